@@ -1,0 +1,162 @@
+"""The hooks a fullduplex plugin can implement.
+
+Registration hooks run once, synchronously, when the plugin manager loads; each
+receives a ``register`` callback (or the click group) and calls it for every
+thing the plugin provides. Lifecycle hooks are called by a running
+:class:`~fullduplex.agent.BidiAgent`; an implementation may be a plain or an
+``async`` function (the agent awaits what it returns). They are never called
+per audio chunk.
+
+Order in one conversation (each hook of one kind runs for every plugin, global
+plugins first, then the agent's own ``plugins=[...]``)::
+
+    on_agent_start
+      on_message_added            (each message recorded in history)
+      before_tool_call            (may veto or replace the call)
+      after_tool_call             (may replace the result)
+      on_interruption             (the user barged in)
+      on_connection_restart       (a new model connection replaced the old)
+    on_agent_stop
+
+Implement with ``@fullduplex.hookimpl`` on module-level functions (entry-point
+plugins) or on methods of an object passed in ``BidiAgent(plugins=[...])``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+import pluggy
+
+if TYPE_CHECKING:
+    import click
+
+    from .agent import BidiAgent
+    from .events import BidiConnectionRestartEvent, BidiInterruptionEvent, ToolResultEvent
+    from .messages import Message
+    from .model import BidiModel
+    from .tools import AgentTool, ToolCall, ToolVeto
+
+PROJECT = "fullduplex"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+class RegisterModel(Protocol):
+    """``register(provider, factory, models=(...))`` inside ``register_models``."""
+
+    def __call__(
+        self,
+        provider: str,
+        factory: Callable[..., BidiModel],
+        *,
+        models: tuple[str, ...] = (),
+    ) -> None: ...
+
+
+class RegisterIO(Protocol):
+    """``register(name, factory)`` inside ``register_io``."""
+
+    def __call__(self, name: str, factory: Callable[..., Any]) -> None: ...
+
+
+class RegisterTool(Protocol):
+    """``register(tool)`` inside ``register_tools``; the tool's own name is used."""
+
+    def __call__(self, tool: AgentTool) -> None: ...
+
+
+#: None, a value, or an awaitable of one: the agent awaits awaitables.
+MaybeAwaitable = Any
+
+
+# ------------------------------------------------------------------ registration
+
+
+@hookspec
+def register_models(register: RegisterModel) -> None:
+    """Register model providers.
+
+    ``register("openai", BidiOpenAIRealtimeModel, models=("gpt-realtime",))``
+    makes ``get_model("openai/gpt-realtime", **kw)`` call
+    ``BidiOpenAIRealtimeModel(model_id="gpt-realtime", **kw)`` and exposes the
+    factory as ``fullduplex.models.BidiOpenAIRealtimeModel``.
+    """
+
+
+@hookspec
+def register_io(register: RegisterIO) -> None:
+    """Register IO channel factories by name (``register("audio", BidiAudioIO)``).
+
+    The factory is also importable as ``fullduplex.io.<FactoryName>``.
+    """
+
+
+@hookspec
+def register_tools(register: RegisterTool) -> None:
+    """Register ready-made tools (objects made with ``@tool``)."""
+
+
+@hookspec
+def register_commands(cli: click.Group) -> None:
+    """Add subcommands to the ``fullduplex`` command line (a click group)."""
+
+
+# --------------------------------------------------------------------- lifecycle
+
+
+@hookspec
+def on_agent_start(agent: BidiAgent) -> MaybeAwaitable:
+    """The agent connected its model and is about to run."""
+
+
+@hookspec
+def on_agent_stop(agent: BidiAgent) -> MaybeAwaitable:
+    """The agent stopped; its history is final."""
+
+
+@hookspec
+def on_message_added(agent: BidiAgent, message: Message) -> MaybeAwaitable:
+    """A message was appended to the agent's history."""
+
+
+@hookspec
+def before_tool_call(agent: BidiAgent, call: ToolCall) -> MaybeAwaitable:
+    """A tool is about to run.
+
+    Return ``None`` to let it run, a :class:`~fullduplex.tools.ToolCall` to run
+    that instead (other arguments, another tool), or a
+    :class:`~fullduplex.tools.ToolVeto` to refuse it: the model then gets an
+    error result carrying the veto's reason.
+    """
+
+
+@hookspec
+def after_tool_call(
+    agent: BidiAgent, call: ToolCall, result: ToolResultEvent
+) -> MaybeAwaitable:
+    """A tool finished. Return a :class:`ToolResultEvent` to replace its result."""
+
+
+@hookspec
+def on_interruption(agent: BidiAgent, event: BidiInterruptionEvent) -> MaybeAwaitable:
+    """The user interrupted the assistant; outputs have already been told."""
+
+
+@hookspec
+def on_connection_restart(
+    agent: BidiAgent, event: BidiConnectionRestartEvent
+) -> MaybeAwaitable:
+    """The agent replaced the model connection and replayed the history."""
+
+
+__all__ = [
+    "PROJECT",
+    "RegisterIO",
+    "RegisterModel",
+    "RegisterTool",
+    "hookimpl",
+    "hookspec",
+]

@@ -1,0 +1,92 @@
+"""The ``BidiModel`` protocol every provider implements, and its capability flags.
+
+A model is one live connection to a speech-to-speech service. The agent drives
+it: ``start`` opens and configures the connection (replaying ``messages`` when
+it is a restart), ``send`` forwards input events, ``receive`` yields output
+events, ``stop`` closes it. ``capabilities`` lets the agent and the IO channels
+adapt (sample rates, truncation, images) without ``isinstance`` checks.
+
+Contract the agent relies on:
+
+- ``receive()`` ends when the connection closes normally, raises a
+  :class:`~fullduplex.errors.ModelError` when it fails, and never hangs after
+  ``stop()``.
+- A failure the conversation can survive (dropped socket, the client-side
+  ``timeout_s``, the provider's session cap) is raised as a
+  :class:`~fullduplex.errors.ModelConnectionError` (``restartable``); the agent
+  then calls ``stop()`` and ``start()`` again with the full history.
+- ``send`` may be called from any task while ``receive`` is being iterated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+import attrs
+
+from .events import AudioFormat, BidiInputEvent, BidiOutputEvent
+
+if TYPE_CHECKING:
+    from .messages import Message
+    from .tools import ToolSpec
+
+
+@attrs.frozen(slots=True)
+class ModelCapabilities:
+    """What a model can take and give, read by the agent and the IO channels.
+
+    The sample rates are those the model accepts and emits at the SDK boundary
+    (after any resampling it does itself), so a microphone can record at
+    ``input_sample_rate`` and a speaker play at ``output_sample_rate``.
+    """
+
+    input_sample_rate: int = 24000
+    output_sample_rate: int = 24000
+    channels: int = 1
+    audio_format: AudioFormat = "pcm16"
+    audio_input: bool = True
+    audio_output: bool = True
+    text_input: bool = True
+    image_input: bool = False
+    tools: bool = True
+    #: the model accepts ``BidiAudioTruncateEvent`` to forget unheard audio
+    truncation: bool = False
+    #: the model can be restarted with history after a ``ModelConnectionError``
+    restartable: bool = True
+
+
+@runtime_checkable
+class BidiModel(Protocol):
+    """One bidirectional streaming connection to a speech-to-speech model."""
+
+    @property
+    def capabilities(self) -> ModelCapabilities:
+        """What this model takes and gives."""
+        ...
+
+    @property
+    def model_id(self) -> str:
+        """The provider's name for the model (``gpt-realtime``)."""
+        ...
+
+    async def start(
+        self,
+        system_prompt: str | None = None,
+        tools: Sequence[ToolSpec] | None = None,
+        messages: Sequence[Message] | None = None,
+    ) -> None:
+        """Open and configure the connection; replay ``messages`` as context."""
+        ...
+
+    async def send(self, event: BidiInputEvent) -> None:
+        """Send one input event (text, audio, image, tool result, truncation)."""
+        ...
+
+    def receive(self) -> AsyncIterator[BidiOutputEvent]:
+        """Yield output events until the connection closes; raise on failure."""
+        ...
+
+    async def stop(self) -> None:
+        """Close the connection. Safe to call twice and while ``receive`` runs."""
+        ...
