@@ -1,0 +1,233 @@
+"""The ``fullduplex`` command line.
+
+Built-in commands live in this module or in modules listed in
+:data:`BUILTIN_COMMANDS`; plugins add theirs through the ``register_commands``
+hook, called when the group is built. A plugin whose hook raises is reported
+on stderr and skipped; the rest of the command line still works.
+
+Exit codes: 0 success, 2 bad usage (click's own), 1 any other failure, shown
+as one line (``--debug`` shows the traceback instead).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+import traceback
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TextIO
+
+import attrs
+import click
+
+from .plugins import PluginLoadWarning, plugins
+from .registry import Kind, Registration, list_plugins, registry
+
+#: ``"module:attribute"`` of built-in commands that live in their own modules
+#: (``fullduplex chat``, say). Imported when the group is built; one that fails
+#: to import is reported and skipped like a broken plugin.
+BUILTIN_COMMANDS: tuple[str, ...] = ()
+
+
+@attrs.define
+class _Options:
+    debug: bool = False
+
+
+def _new_group() -> click.Group:
+    """A fresh ``fullduplex`` group (each build gets its own, so plugin commands never pile up)."""
+
+    @click.group(name="fullduplex", context_settings={"help_option_names": ["-h", "--help"]})
+    @click.version_option(package_name="fullduplex", prog_name="fullduplex")
+    @click.option("--debug", is_flag=True, help="Show the full traceback when a command fails.")
+    @click.pass_context
+    def group(ctx: click.Context, debug: bool) -> None:
+        """Realtime speech-to-speech agents: list what the installed plugins provide."""
+        options = ctx.find_object(_Options)
+        if options is not None:
+            options.debug = debug
+
+    for command in (plugins_command, models_command, tools_command, io_command):
+        group.add_command(command)
+    return group
+
+
+def _echo_json(data: object) -> None:
+    click.echo(json.dumps(data, indent=2, sort_keys=True))
+
+
+@click.command("plugins")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def plugins_command(as_json: bool) -> None:
+    """The loaded plugins: version, distribution, hooks, and what each registered."""
+    records = list_plugins()
+    skipped = plugins().skipped
+    if as_json:
+        _echo_json(
+            {
+                "plugins": [record.to_dict() for record in records],
+                "skipped": [attrs.asdict(s) for s in skipped],
+            }
+        )
+        return
+    for record in records:
+        where = f"{record.distribution} {record.version}" if record.distribution else "(local)"
+        click.echo(f"{record.name}  [{where}]")
+        click.echo(f"  hooks: {', '.join(record.hooks) or '-'}")
+        for kind, names in record.registered.items():
+            if names:
+                click.echo(f"  {kind}: {', '.join(names)}")
+    for skip in skipped:
+        click.echo(f"{skip.name}  (skipped: {skip.reason})")
+
+
+def _registration_dict(reg: Registration) -> dict[str, object]:
+    data: dict[str, object] = {
+        "name": reg.name,
+        "object": reg.export_name,
+        "plugin": reg.plugin,
+        "distribution": reg.distribution,
+    }
+    if reg.kind == "models":
+        data["models"] = list(reg.models)
+    if reg.kind == "tools":
+        spec = getattr(reg.obj, "spec", None)
+        data["description"] = getattr(spec, "description", None)
+    return data
+
+
+def _show(kind: Kind, name: str | None, as_json: bool) -> None:
+    reg_ = registry()
+    entries = [reg_.lookup(kind, name)] if name is not None else reg_.entries(kind)
+    if as_json:
+        _echo_json([_registration_dict(reg) for reg in entries])
+        return
+    for reg in entries:
+        data = _registration_dict(reg)
+        extra = ""
+        if kind == "models":
+            extra = f"  models: {', '.join(reg.models) or '(any model id)'}"
+        elif kind == "tools" and data.get("description"):
+            extra = f"  {data['description']}"
+        click.echo(f"{reg.name}  ({data['object']}, plugin {reg.plugin}){extra}")
+
+
+_name_argument = click.argument("name", required=False)
+_json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+
+
+@click.command("models")
+@_name_argument
+@_json_option
+def models_command(name: str | None, as_json: bool) -> None:
+    """Model providers and their known model ids (or one provider, by NAME)."""
+    _show("models", name, as_json)
+
+
+@click.command("tools")
+@_name_argument
+@_json_option
+def tools_command(name: str | None, as_json: bool) -> None:
+    """Tools registered by plugins (or one tool, by NAME)."""
+    _show("tools", name, as_json)
+
+
+@click.command("io")
+@_name_argument
+@_json_option
+def io_command(name: str | None, as_json: bool) -> None:
+    """IO channels registered by plugins (or one channel, by NAME)."""
+    _show("io", name, as_json)
+
+
+def _add_builtin_commands(group: click.Group) -> None:
+    for target in BUILTIN_COMMANDS:
+        module_name, _, attribute = target.partition(":")
+        try:
+            command = getattr(importlib.import_module(module_name), attribute)
+        except Exception as exc:
+            warnings.warn(
+                f"built-in command {target!r} could not be loaded: {type(exc).__name__}: {exc}",
+                PluginLoadWarning,
+                stacklevel=2,
+            )
+            continue
+        group.add_command(command)
+
+
+def build_cli() -> click.Group:
+    """The ``fullduplex`` group with built-in and plugin commands added."""
+    group = _new_group()
+    _add_builtin_commands(group)
+    loaded = plugins()
+    loaded.registry.install_commands(group, loaded)
+    return group
+
+
+@contextmanager
+def _plain_warnings(stream: TextIO) -> Iterator[None]:
+    """Show plugin warnings as one ``warning:`` line rather than Python's format."""
+    original = warnings.showwarning
+
+    def show(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
+        if issubclass(category, PluginLoadWarning):
+            print(f"fullduplex: warning: {message}", file=stream)
+        else:
+            original(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = original
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console-script entry point; exits with 0, 1 (failure) or 2 (usage)."""
+    options = _Options()
+    with _plain_warnings(sys.stderr):
+        try:
+            group = build_cli()
+            group.main(
+                args=list(argv) if argv is not None else None,
+                prog_name="fullduplex",
+                standalone_mode=False,
+                obj=options,
+            )
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("Aborted.", err=True)
+            sys.exit(1)
+        except Exception as exc:
+            if options.debug:
+                traceback.print_exc()
+            else:
+                click.echo(
+                    f"Error: {_one_line(exc)} (run 'fullduplex --debug ...' for the traceback)",
+                    err=True,
+                )
+            sys.exit(1)
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()
