@@ -1,0 +1,48 @@
+"""``import fullduplex`` stays light: checked in a fresh interpreter."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+HEAVY = ("websockets", "numpy", "sounddevice", "soxr", "pydantic")
+
+
+def _modules_after(code: str) -> set[str]:
+    script = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    return set(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def _heavy(modules: set[str]) -> list[str]:
+    return sorted(m for m in modules if m.split(".")[0] in HEAVY)
+
+
+def test_import_fullduplex_loads_no_heavy_dependency() -> None:
+    modules = _modules_after("import fullduplex")
+
+    assert "fullduplex" in modules
+    assert _heavy(modules) == []
+
+
+def test_touching_events_protocols_and_hookimpl_stays_light() -> None:
+    modules = _modules_after(
+        "import fullduplex\n"
+        "fullduplex.BidiTextInputEvent(text='hi')\n"
+        "fullduplex.hookimpl\n"
+        "fullduplex.BidiModel\n"
+        "import fullduplex.io, fullduplex.models\n"
+    )
+
+    assert "fullduplex.events" in modules
+    assert _heavy(modules) == []
+
+
+def test_the_check_would_notice_a_heavy_import() -> None:
+    # guards the test above: the same probe sees numpy once the PCM helpers load
+    modules = _modules_after("import fullduplex.audio")
+
+    assert "numpy" in _heavy(modules)
