@@ -1,0 +1,804 @@
+"""``BidiAgent``: the conversation loop between a bidi model, tools and IO channels.
+
+One reader task per model connection turns the model's events into history,
+tool runs and output events. Audio events take a fast path (no hook, no
+validation, no copy: the playback ledger is told the chunk's duration, and
+the same object goes on to the outputs). Everything else is rare enough to be
+handled with care:
+
+- tools run as tasks while the conversation goes on; each result reaches the
+  model exactly once (an error, a timeout, a veto or a cancellation included);
+- an interruption reaches every output at once, truncates what the user did
+  not hear (when the model can), and cancels tools that asked for it;
+- a restartable connection failure (:class:`~fullduplex.errors.ModelConnectionError`)
+  is survived: the agent stops the model, starts it again with the full
+  history, and delivers the input that arrived meanwhile, in order;
+- ``stop()`` ends everything it started, whoever is iterating ``receive()``.
+
+Use it as ``async with BidiAgent(...) as agent`` + ``send`` / ``receive``, or
+``await agent.run(inputs=[...], outputs=[...])``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from types import TracebackType
+from typing import Any
+
+import attrs
+
+from ._hooks import LifecycleHooks
+from ._outputs import OutputFanout
+from .errors import ConfigurationError, FullDuplexError, ModelError
+from .events import (
+    INPUT_EVENT_TYPES,
+    BidiAudioInputEvent,
+    BidiAudioStreamEvent,
+    BidiAudioTruncateEvent,
+    BidiConnectionRestartEvent,
+    BidiInputEvent,
+    BidiInterruptionEvent,
+    BidiOutputEvent,
+    BidiResponseCompleteEvent,
+    BidiResponseStartEvent,
+    BidiSpeechEvent,
+    BidiTextInputEvent,
+    BidiTranscriptStreamEvent,
+    ToolResultEvent,
+    ToolUseStreamEvent,
+    event_from_dict,
+)
+from .io import BidiInput, BidiOutput, PlaybackLedger
+from .messages import (
+    Message,
+    Messages,
+    text_message,
+    tool_result_message,
+    tool_use_message,
+    validate_messages,
+)
+from .model import BidiModel
+from .tools import AgentTool, ToolCall, ToolContext, ToolVeto, as_tools, error_result
+
+logger = logging.getLogger("fullduplex.agent")
+
+_END = object()
+
+
+@attrs.frozen(slots=True)
+class _Raise:
+    error: BaseException
+
+
+@attrs.define(slots=True)
+class _RunningTool:
+    task: asyncio.Task[None]
+    call: ToolCall
+    tool: AgentTool | None
+    context: ToolContext
+
+
+def _audio_ms(event: BidiAudioStreamEvent) -> float:
+    """Duration of an audio chunk from its size and format (arithmetic only)."""
+    width = 2 if event.format == "pcm16" else 1
+    per_second = width * event.channels * event.sample_rate
+    return len(event.audio) * 1000.0 / per_second if per_second > 0 else 0.0
+
+
+def _positive(name: str, value: float | None, *, allow_none: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    if not isinstance(value, int | float) or isinstance(value, bool) or not value > 0:
+        accepted = "a positive number of seconds" + (" or None" if allow_none else "")
+        raise ConfigurationError(f"{name}: got {value!r}; accepted: {accepted}")
+
+
+class BidiAgent:
+    """A realtime conversation with a bidi model, its tools, and IO channels.
+
+    Args:
+        model: a :class:`~fullduplex.model.BidiModel`, or a registered name such
+            as ``"openai/gpt-realtime"`` (built with ``model_config``).
+        tools: ``@tool`` functions, plain functions, or registered tool names.
+        system_prompt: instructions for the model.
+        messages: a history to carry on (``old_agent.messages``).
+        plugins: hook objects for this agent only (after the global plugins).
+        max_restarts: consecutive reconnection attempts before giving up.
+        restart_backoff_s: wait before the first reconnection; doubles per attempt.
+        settle_timeout_s: how long ``run()`` waits, once every input is done,
+            for the answer to the last input.
+        tool_timeout_s: default time limit for tools that set none.
+        output_drain_timeout_s: how long outputs may take to finish their
+            backlog when ``run()`` ends.
+        audio_grace_s: once the inputs are done, how long ``run()`` waits for
+            audio sent last to bring an answer (speech detected, a response).
+    """
+
+    def __init__(
+        self,
+        model: BidiModel | str,
+        tools: Iterable[AgentTool | Callable[..., Any] | str] | None = None,
+        system_prompt: str | None = None,
+        messages: Sequence[Message] | None = None,
+        plugins: Sequence[object] | None = None,
+        *,
+        model_config: Mapping[str, Any] | None = None,
+        max_restarts: int = 3,
+        restart_backoff_s: float = 0.5,
+        settle_timeout_s: float = 30.0,
+        tool_timeout_s: float | None = None,
+        output_drain_timeout_s: float = 2.0,
+        audio_grace_s: float = 2.0,
+    ) -> None:
+        if isinstance(model, str):
+            from .registry import get_model
+
+            model = get_model(model, **dict(model_config or {}))
+        elif model_config:
+            raise ConfigurationError(
+                "model_config: only used when model is a registered name; configure the "
+                "model object itself"
+            )
+        if not isinstance(max_restarts, int) or isinstance(max_restarts, bool) or max_restarts < 0:
+            raise ConfigurationError(
+                f"max_restarts: got {max_restarts!r}; accepted: an integer >= 0"
+            )
+        if (
+            not isinstance(restart_backoff_s, int | float)
+            or isinstance(restart_backoff_s, bool)
+            or restart_backoff_s < 0
+        ):
+            raise ConfigurationError(
+                f"restart_backoff_s: got {restart_backoff_s!r}; accepted: a number >= 0"
+            )
+        _positive("settle_timeout_s", settle_timeout_s)
+        _positive("tool_timeout_s", tool_timeout_s, allow_none=True)
+        _positive("output_drain_timeout_s", output_drain_timeout_s)
+        _positive("audio_grace_s", audio_grace_s)
+        if system_prompt is not None and not isinstance(system_prompt, str):
+            raise ConfigurationError(
+                f"system_prompt: expected text, got {type(system_prompt).__name__}"
+            )
+
+        self.model: BidiModel = model
+        self.system_prompt = system_prompt
+        self.tools: list[AgentTool] = as_tools(tools)
+        self.messages: Messages = validate_messages(list(messages)) if messages else []
+        self.playback = PlaybackLedger()
+        self.max_restarts = max_restarts
+        self.restart_backoff_s = float(restart_backoff_s)
+        self.settle_timeout_s = float(settle_timeout_s)
+        self.tool_timeout_s = tool_timeout_s
+        self.output_drain_timeout_s = float(output_drain_timeout_s)
+        self.audio_grace_s = float(audio_grace_s)
+        self._tools_by_name = {t.name: t for t in self.tools}
+        self._specs = tuple(t.spec for t in self.tools)
+        self._hooks = LifecycleHooks(list(plugins or ()))
+        self._fanout: OutputFanout | None = None
+        self._reset()
+
+    # ----------------------------------------------------------------- state
+    def _reset(self) -> None:
+        self._started = False
+        self._stopping = False
+        self._stopped_event: asyncio.Event | None = None
+        self._supervisor: asyncio.Task[None] | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._queue: asyncio.Queue[object] = asyncio.Queue()
+        self._send_lock = asyncio.Lock()
+        self._held: collections.deque[tuple[BidiInputEvent, Message | None]] = collections.deque()
+        self._restarting = False
+        self._send_failure: ModelError | None = None
+        self._restart_attempt = 0
+        self._events_this_connection = 0
+        self._tool_tasks: dict[str, _RunningTool] = {}
+        self._all_tool_tasks: set[asyncio.Task[None]] = set()
+        self._results_sent: set[str] = set()
+        self._active_response: str | None = None
+        self._awaiting_followup = False
+        self._awaiting_answer = False
+        self._audio_since_response = False
+        self._activity = asyncio.Event()
+        self._stop_requested = asyncio.Event()
+        self._closed = asyncio.Event()
+        self._failure: BaseException | None = None
+        self._last_audio_item: str | None = None
+        self._assistant_messages: dict[str, Message] = {}
+        self._interrupted_items: set[str] = set()
+
+    @property
+    def started(self) -> bool:
+        """True between ``start()`` and ``stop()``."""
+        return self._started
+
+    @property
+    def stop_requested(self) -> bool:
+        """True once a tool (or :meth:`request_stop`) asked to end the conversation."""
+        return self._stop_requested.is_set()
+
+    # -------------------------------------------------------------- lifecycle
+    async def start(self) -> None:
+        """Open the model connection (with the history) and start reading from it."""
+        if self._started:
+            return
+        self._reset()
+        await self.model.start(self.system_prompt, self._specs, messages=list(self.messages))
+        self._started = True
+        self._supervisor = asyncio.create_task(self._supervise(), name="fullduplex-agent")
+        await self._hooks.call("on_agent_start", agent=self)
+
+    async def stop(self) -> None:
+        """End the conversation: cancel running tools (recorded as cancelled), close
+        the model, end every ``receive()``. Safe to call twice and from any task."""
+        if not self._started:
+            return
+        if self._stopped_event is not None:
+            await self._stopped_event.wait()
+            return
+        self._stopped_event = asyncio.Event()
+        self._stopping = True
+        try:
+            current = asyncio.current_task()
+            supervisor = self._supervisor
+            if supervisor is not None and supervisor is not current:
+                supervisor.cancel()
+                await asyncio.gather(supervisor, return_exceptions=True)
+            await self._stop_tools(current)
+            try:
+                await self.model.stop()
+            except Exception:
+                logger.exception("model.stop() failed")
+            while self._held:
+                _event, message = self._held.popleft()
+                if message is not None:
+                    await self._record(message)
+            self._end_receivers()
+            self._closed.set()
+            await self._hooks.call("on_agent_stop", agent=self)
+        finally:
+            self._started = False
+            self._stopped_event.set()
+
+    async def _stop_tools(self, current: asyncio.Task[Any] | None) -> None:
+        """Let tools that asked to stop finish; cancel the rest (history keeps them)."""
+        running = [r for r in self._tool_tasks.values() if r.task is not current]
+        finishing = [r.task for r in running if r.context.stop_requested]
+        if finishing:
+            await asyncio.wait(finishing, timeout=self.output_drain_timeout_s)
+        for entry in running:
+            entry.task.cancel()
+        tasks = [t for t in self._all_tool_tasks if t is not current]
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def __aenter__(self) -> BidiAgent:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    def request_stop(self) -> None:
+        """Ask ``run()`` to end the conversation (what ``stop_conversation`` does)."""
+        self._stop_requested.set()
+
+    # ------------------------------------------------------------------ input
+    async def send(self, event: str | BidiInputEvent | Mapping[str, Any]) -> None:
+        """Send text, an input event, or an event's dict form to the model.
+
+        While the connection is being replaced the input is held and delivered,
+        in order, once the new connection is up.
+        """
+        if not self._started:
+            raise FullDuplexError("the agent is not started; call start() or use `async with`")
+        if type(event) is BidiAudioInputEvent:
+            self._audio_since_response = True
+            await self._deliver(event)
+            return
+        if isinstance(event, str):
+            event = BidiTextInputEvent(event)
+        elif isinstance(event, Mapping):
+            event = event_from_dict(dict(event))  # type: ignore[assignment]
+        if isinstance(event, BidiAudioInputEvent):
+            self._audio_since_response = True
+            await self._deliver(event)
+        elif isinstance(event, BidiTextInputEvent):
+            self._awaiting_answer = True
+            self._activity.set()
+            await self._deliver(event, text_message(event.role, event.text))
+        elif isinstance(event, INPUT_EVENT_TYPES):
+            await self._deliver(event)
+        else:
+            accepted = ", ".join(cls.__name__ for cls in INPUT_EVENT_TYPES)
+            raise FullDuplexError(
+                f"send: expected text, an input event ({accepted}) or its dict, "
+                f"got {type(event).__name__}"
+            )
+
+    async def _deliver(self, event: BidiInputEvent, message: Message | None = None) -> None:
+        """Send in order; hold while the connection is replaced; record on delivery."""
+        async with self._send_lock:
+            if self._restarting or self._held:
+                self._held.append((event, message))
+                return
+            await self._send_now(event, message)
+
+    async def _send_now(self, event: BidiInputEvent, message: Message | None) -> None:
+        try:
+            await self.model.send(event)
+        except ModelError as exc:
+            if exc.restartable and self._may_restart():
+                self._held.appendleft((event, message))
+                self._connection_failed(exc)
+                return
+            self._finish(exc)
+            raise
+        if message is not None:
+            await self._record(message)
+
+    def _may_restart(self) -> bool:
+        return self.model.capabilities.restartable and not self._stopping
+
+    def _connection_failed(self, exc: ModelError) -> None:
+        """A send found the connection dead: have the supervisor replace it."""
+        if self._restarting:
+            return
+        self._restarting = True
+        self._send_failure = exc
+        if self._reader is not None:
+            self._reader.cancel()
+
+    # ----------------------------------------------------------------- output
+    async def receive(self) -> AsyncIterator[BidiOutputEvent]:
+        """Yield output events until the conversation ends; raise a fatal model error.
+
+        Not for use together with ``run()``, which hands the events to its outputs.
+        """
+        while True:
+            item = await self._queue.get()
+            if item is _END:
+                self._queue.put_nowait(_END)
+                return
+            if isinstance(item, _Raise):
+                self._queue.put_nowait(_END)
+                raise item.error
+            yield item  # type: ignore[misc]
+
+    def _emit(self, event: BidiOutputEvent) -> None:
+        fanout = self._fanout
+        if fanout is not None:
+            fanout.publish(event)
+        else:
+            self._queue.put_nowait(event)
+
+    def _end_receivers(self) -> None:
+        """Drop undelivered events (keeping a fatal error) and end every ``receive()``."""
+        failure: _Raise | None = None
+        while not self._queue.empty():
+            item = self._queue.get_nowait()
+            if isinstance(item, _Raise) and failure is None:
+                failure = item
+        if failure is not None:
+            self._queue.put_nowait(failure)
+        self._queue.put_nowait(_END)
+
+    def _finish(self, error: BaseException | None) -> None:
+        """The model ended (``error`` None) or failed for good."""
+        if self._closed.is_set():
+            return
+        if error is not None:
+            self._failure = error
+            self._queue.put_nowait(_Raise(error))
+        else:
+            self._queue.put_nowait(_END)
+        self._closed.set()
+        self._activity.set()
+
+    # ------------------------------------------------------------ the reader
+    async def _supervise(self) -> None:
+        """Run one reader per connection; replace the connection when it fails."""
+        reader: asyncio.Task[None] | None = None
+        try:
+            while True:
+                self._send_failure = None
+                reader = self._reader = asyncio.create_task(
+                    self._read(), name="fullduplex-agent-reader"
+                )
+                await asyncio.wait({reader})
+                failure: BaseException | None
+                if reader.cancelled():
+                    failure = self._send_failure
+                    if failure is None:
+                        return
+                else:
+                    failure = reader.exception()
+                    if failure is None:
+                        self._finish(None)
+                        return
+                if not (
+                    isinstance(failure, ModelError) and failure.restartable and self._may_restart()
+                ):
+                    self._finish(failure)
+                    return
+                if not await self._reconnect(failure):
+                    return
+        except asyncio.CancelledError:
+            if reader is not None and not reader.done():
+                reader.cancel()
+                await asyncio.gather(reader, return_exceptions=True)
+            raise
+
+    async def _read(self) -> None:
+        self._events_this_connection = 0
+        playback = self.playback
+        emit = self._emit
+        async for event in self.model.receive():
+            self._events_this_connection += 1
+            if type(event) is BidiAudioStreamEvent:
+                item = event.item_id
+                if item is not None:
+                    playback.note_audio(item, _audio_ms(event))
+                    self._last_audio_item = item
+                emit(event)
+                continue
+            await self._handle(event)
+
+    async def _handle(self, event: BidiOutputEvent) -> None:
+        if isinstance(event, BidiResponseStartEvent):
+            self._active_response = event.response_id
+            self._awaiting_followup = False
+            self._awaiting_answer = False
+            self._audio_since_response = False
+            self._activity.set()
+            self._emit(event)
+        elif isinstance(event, BidiResponseCompleteEvent):
+            if self._active_response in (None, event.response_id):
+                self._active_response = None
+            self._activity.set()
+            self._emit(event)
+        elif isinstance(event, BidiTranscriptStreamEvent):
+            self._emit(event)
+            if event.is_final:
+                await self._record_transcript(event)
+        elif isinstance(event, ToolUseStreamEvent):
+            self._emit(event)
+            if event.is_final:
+                await self._start_tool(event)
+        elif isinstance(event, BidiInterruptionEvent):
+            await self._interrupted(event)
+        elif isinstance(event, BidiSpeechEvent):
+            self._awaiting_answer = True
+            self._activity.set()
+            self._emit(event)
+        elif isinstance(event, BidiAudioStreamEvent):
+            if event.item_id is not None:
+                self.playback.note_audio(event.item_id, _audio_ms(event))
+                self._last_audio_item = event.item_id
+            self._emit(event)
+        else:
+            self._emit(event)
+
+    async def _record(self, message: Message) -> None:
+        self.messages.append(message)
+        if self._hooks.implemented("on_message_added"):
+            await self._hooks.call("on_message_added", agent=self, message=message)
+
+    async def _record_transcript(self, event: BidiTranscriptStreamEvent) -> None:
+        text = event.current_transcript or event.text
+        if not text:
+            return
+        message = text_message(event.role, text)
+        if event.role == "assistant" and event.item_id is not None:
+            self._assistant_messages[event.item_id] = message
+            if event.item_id in self._interrupted_items:
+                message["interrupted"] = True
+        await self._record(message)
+
+    # ----------------------------------------------------------- interruption
+    async def _interrupted(self, event: BidiInterruptionEvent) -> None:
+        playback = self.playback
+        item = event.item_id
+        if item is None or playback.received_ms(item) <= 0:
+            item = self._last_audio_item
+        heard = playback.heard_ms(item) if item is not None else 0
+        fully_heard = item is None or heard >= int(playback.received_ms(item))
+        if self._active_response is None and fully_heard:
+            return  # the user spoke after the answer was over: nothing to interrupt
+        fanout = self._fanout
+        if fanout is not None:
+            fanout.interrupt(event)
+        else:
+            self._queue.put_nowait(event)
+        if item is not None:
+            self._interrupted_items.add(item)
+            message = self._assistant_messages.get(item)
+            if message is not None:
+                message["interrupted"] = True
+        if item is not None and not fully_heard and self.model.capabilities.truncation:
+            await self._deliver(BidiAudioTruncateEvent(item, heard, event.response_id))
+        for entry in list(self._tool_tasks.values()):
+            if entry.tool is not None and entry.tool.cancel_on_interruption:
+                entry.task.cancel()
+        await self._hooks.call("on_interruption", agent=self, event=event)
+
+    # ------------------------------------------------------------------ tools
+    async def _start_tool(self, event: ToolUseStreamEvent) -> None:
+        if self._stopping or event.call_id in self._tool_tasks:
+            return
+        if event.call_id in self._results_sent:
+            return
+        call = ToolCall.from_model(event.call_id, event.name, event.arguments, event.response_id)
+        recorded_input: Any = (
+            call.arguments if call.arguments or not call.raw_arguments else (call.raw_arguments)
+        )
+        await self._record(tool_use_message(call.call_id, call.name, recorded_input))
+        context = ToolContext(self, call.call_id, call.name, {}, on_stop=self.request_stop)
+        task = asyncio.create_task(self._run_tool(call, context), name=f"tool-{call.name}")
+        self._tool_tasks[call.call_id] = _RunningTool(
+            task, call, self._tools_by_name.get(call.name), context
+        )
+        self._all_tool_tasks.add(task)
+        task.add_done_callback(self._all_tool_tasks.discard)
+        self._activity.set()
+
+    async def _run_tool(self, call: ToolCall, context: ToolContext) -> None:
+        try:
+            result = await self._execute(call, context)
+        except asyncio.CancelledError:
+            reason = "stopped with the conversation" if self._stopping else "interrupted"
+            result = error_result(call, f"tool call cancelled ({reason})", "cancelled")
+        except Exception as exc:
+            logger.exception("tool %s failed outside its own handling", call.name)
+            result = error_result(call, f"tool {call.name!r} failed: {exc}")
+        # From here on the call cannot be cancelled (it is no longer listed as
+        # running): its result must reach the model and the history.
+        if not (self._stopping or self._closed.is_set()):
+            self._awaiting_followup = True
+        self._tool_tasks.pop(call.call_id, None)
+        try:
+            await self._finish_tool(call, result)
+        except ModelError:
+            logger.debug("tool result for %s not delivered: the model failed", call.call_id)
+        finally:
+            self._activity.set()
+
+    async def _execute(self, call: ToolCall, context: ToolContext) -> ToolResultEvent:
+        actual = call
+        for answer in await self._hooks.call("before_tool_call", agent=self, call=call):
+            if isinstance(answer, ToolVeto):
+                return error_result(call, f"the call to {call.name!r} was refused: {answer.reason}")
+            if isinstance(answer, ToolCall) and actual is call:
+                actual = answer
+        tool = self._tools_by_name.get(actual.name)
+        if tool is None:
+            known = ", ".join(sorted(self._tools_by_name)) or "none"
+            result = error_result(actual, f"unknown tool {actual.name!r}; available: {known}")
+        else:
+            context.tool_name = tool.name
+            if tool.timeout_s is None and self.tool_timeout_s is not None:
+                try:
+                    async with asyncio.timeout(self.tool_timeout_s):
+                        result = await tool.invoke(actual, context)
+                except TimeoutError:
+                    result = error_result(
+                        actual, f"tool {tool.name!r} timed out after {self.tool_timeout_s:g} s"
+                    )
+            else:
+                result = await tool.invoke(actual, context)
+        for answer in await self._hooks.call(
+            "after_tool_call", agent=self, call=actual, result=result
+        ):
+            if isinstance(answer, ToolResultEvent):
+                result = answer
+                break
+        if result.call_id != call.call_id or result.response_id != call.response_id:
+            result = attrs.evolve(result, call_id=call.call_id, response_id=call.response_id)
+        return result
+
+    async def _finish_tool(self, call: ToolCall, result: ToolResultEvent) -> None:
+        """Record the result and give it to the model, once per call."""
+        if call.call_id in self._results_sent:
+            return
+        self._results_sent.add(call.call_id)
+        message = tool_result_message(call.call_id, result.status, result.content)
+        if self._stopping or self._closed.is_set():
+            await self._record(message)
+        else:
+            await self._deliver(result, message)
+        self._emit(result)
+
+    # ---------------------------------------------------------------- restart
+    async def _reconnect(self, failure: ModelError) -> bool:
+        """Replace the connection, replaying the history; False when giving up."""
+        self._restarting = True
+        if self._events_this_connection > 0:
+            self._restart_attempt = 0
+        error: ModelError = failure
+        while True:
+            self._restart_attempt += 1
+            attempt = self._restart_attempt
+            if attempt > self.max_restarts:
+                self._finish(error)
+                return False
+            logger.warning(
+                "model connection lost (%s: %s); reconnecting, attempt %d of %d",
+                type(error).__name__,
+                error,
+                attempt,
+                self.max_restarts,
+            )
+            delay = min(self.restart_backoff_s * 2 ** (attempt - 1), 30.0)
+            if delay:
+                await asyncio.sleep(delay)
+            try:
+                await self.model.stop()
+            except Exception:
+                logger.debug("model.stop() failed during a restart", exc_info=True)
+            try:
+                await self.model.start(
+                    self.system_prompt, self._specs, messages=list(self.messages)
+                )
+                await self._flush_held()
+            except ModelError as exc:
+                if exc.restartable:
+                    error = exc
+                    continue
+                self._finish(exc)
+                return False
+            break
+        self._active_response = None
+        self._awaiting_followup = False
+        self._restarting = False
+        self._activity.set()
+        restart = BidiConnectionRestartEvent(
+            reason=getattr(failure, "reason", "connection_lost"),
+            attempt=attempt,
+            error=str(failure),
+        )
+        self._emit(restart)
+        await self._hooks.call("on_connection_restart", agent=self, event=restart)
+        return True
+
+    async def _flush_held(self) -> None:
+        """Deliver the input held during the restart, in order (raises on failure)."""
+        async with self._send_lock:
+            while self._held:
+                event, message = self._held[0]
+                await self.model.send(event)
+                self._held.popleft()
+                if message is not None:
+                    await self._record(message)
+
+    # -------------------------------------------------------------------- run
+    def _settled(self) -> bool:
+        """The answer to the last input is complete and nothing is in flight."""
+        return not (
+            self._active_response is not None
+            or self._tool_tasks
+            or self._awaiting_followup
+            or self._awaiting_answer
+            or self._restarting
+            or self._held
+        )
+
+    async def _wait_settled(self) -> None:
+        """Wait until settled. Audio sent since the last response may still bring
+        one (the provider's voice detection lags): wait ``audio_grace_s`` for a
+        sign of it (speech detected, a response) before calling it settled."""
+        loop = asyncio.get_running_loop()
+        grace_until = loop.time() + self.audio_grace_s
+        while True:
+            self._activity.clear()
+            audio_wait = (
+                self._audio_since_response
+                and self.model.capabilities.audio_input
+                and loop.time() < grace_until
+            )
+            if self._settled() and not audio_wait:
+                return
+            timeout = grace_until - loop.time() if audio_wait and self._settled() else None
+            try:
+                async with asyncio.timeout(timeout):
+                    await self._activity.wait()
+            except TimeoutError:
+                pass
+
+    async def _pump(self, source: BidiInput) -> None:
+        while True:
+            event = await source()
+            if event is None:
+                return
+            await self.send(event)
+
+    async def run(
+        self, inputs: Sequence[BidiInput] = (), outputs: Sequence[BidiOutput] = ()
+    ) -> None:
+        """Run a whole conversation between ``inputs`` and ``outputs``.
+
+        Ends when a tool asks to stop (``stop_conversation``), when the model
+        closes the conversation, when a fatal model error occurs (raised here),
+        or when every input is finished and the answer to the last one is
+        complete (waiting at most ``settle_timeout_s``). Everything started
+        here is stopped on the way out, also when ``run()`` is cancelled.
+        """
+        fanout = OutputFanout(list(outputs), self.output_drain_timeout_s)
+        pumps: list[asyncio.Task[None]] = []
+        started_inputs: list[BidiInput] = []
+        error: BaseException | None = None
+        try:
+            self._fanout = fanout
+            await fanout.start(self)
+            await self.start()
+            for source in inputs:
+                await source.start(self)
+                started_inputs.append(source)
+            pumps = [
+                asyncio.create_task(self._pump(source), name="fullduplex-input")
+                for source in inputs
+            ]
+            error = await self._wait_for_end(pumps, fanout)
+        finally:
+            for pump in pumps:
+                pump.cancel()
+            await asyncio.gather(*pumps, return_exceptions=True)
+            for source in started_inputs:
+                try:
+                    await source.stop()
+                except Exception:
+                    logger.exception("input %r failed to stop", source)
+            try:
+                await self.stop()
+            finally:
+                await fanout.stop()
+                self._fanout = None
+        if error is not None:
+            raise error
+        if self._failure is not None:
+            raise self._failure
+
+    async def _wait_for_end(
+        self, pumps: list[asyncio.Task[None]], fanout: OutputFanout
+    ) -> BaseException | None:
+        """Wait for the end of ``run()``; return an input's or output's failure."""
+        waiters: list[asyncio.Future[Any]] = [
+            asyncio.create_task(self._stop_requested.wait()),
+            asyncio.create_task(self._closed.wait()),
+            asyncio.create_task(fanout.failed.wait()),
+        ]
+        inputs_done: asyncio.Future[Any] | None = None
+        try:
+            if pumps:
+                inputs_done = asyncio.gather(*pumps)
+                await asyncio.wait({*waiters, inputs_done}, return_when=asyncio.FIRST_COMPLETED)
+            else:
+                await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            if inputs_done is not None and inputs_done.done():
+                if inputs_done.exception() is not None:
+                    return inputs_done.exception()
+                if not any(w.done() for w in waiters):
+                    settle = asyncio.create_task(self._wait_settled())
+                    waiters.append(settle)
+                    await asyncio.wait(
+                        waiters, timeout=self.settle_timeout_s, return_when=asyncio.FIRST_COMPLETED
+                    )
+                    if not settle.done():
+                        logger.warning(
+                            "inputs finished but the conversation did not settle within "
+                            "%g s; stopping",
+                            self.settle_timeout_s,
+                        )
+            return fanout.error
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+            await asyncio.gather(*waiters, return_exceptions=True)
+            if inputs_done is not None and not inputs_done.done():
+                inputs_done.cancel()
+                await asyncio.gather(inputs_done, return_exceptions=True)
