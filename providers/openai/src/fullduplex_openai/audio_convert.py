@@ -1,0 +1,96 @@
+"""Audio between the SDK boundary and the wire (PCM16 24 kHz mono, or G.711 8 kHz).
+
+Why its own module: conversion needs numpy and soxr (through
+:mod:`fullduplex.audio`), which are imported only when a conversion is really
+needed. The common case, PCM16 mono at the wire rate, passes through untouched
+and never loads them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from fullduplex.errors import EventError, FullDuplexError
+from fullduplex.events import AudioFormat, BidiAudioInputEvent
+
+if TYPE_CHECKING:
+    from fullduplex.audio import Resampler
+
+_DECODERS = {"g711_ulaw": "ulaw_to_pcm16", "g711_alaw": "alaw_to_pcm16"}
+_ENCODERS = {"g711_ulaw": "pcm16_to_ulaw", "g711_alaw": "pcm16_to_alaw"}
+
+
+class InputAudioConverter:
+    """Turns input audio chunks into wire bytes, keeping resampler state per stream."""
+
+    def __init__(self, wire_format: AudioFormat, wire_rate: int) -> None:
+        self.wire_format = wire_format
+        self.wire_rate = wire_rate
+        self._resampler: Resampler | None = None
+        self._resampler_key: tuple[int, int] | None = None
+
+    def reset(self) -> None:
+        """Drop filter state (a new connection starts a new stream)."""
+        self._resampler = None
+        self._resampler_key = None
+
+    def convert(self, event: BidiAudioInputEvent) -> bytes:
+        """Wire bytes for one input chunk; :class:`EventError` for what it cannot take."""
+        fmt, rate, channels = event.format, event.sample_rate, event.channels
+        if fmt == self.wire_format and rate == self.wire_rate and channels == 1:
+            return event.audio
+        if fmt not in ("pcm16", "g711_ulaw", "g711_alaw"):
+            raise EventError(f"format: {fmt!r} not accepted; accepted: pcm16, g711_ulaw, g711_alaw")
+        if not isinstance(rate, int) or not 1000 <= rate <= 768_000:
+            raise EventError(f"sample_rate: expected an integer in Hz (1000-768000), got {rate!r}")
+        if not isinstance(channels, int) or not 1 <= channels <= 64:
+            raise EventError(f"channels: expected an integer from 1 to 64, got {channels!r}")
+        from fullduplex import audio as pcm
+
+        try:
+            data = event.audio
+            if fmt != "pcm16":
+                if channels != 1:
+                    raise EventError(f"channels: {fmt} audio must be mono, got {channels}")
+                decode: Callable[[bytes], bytes] = getattr(pcm, _DECODERS[fmt])
+                data = decode(data)
+            if channels != 1:
+                data = pcm.to_mono(data, channels)
+            if rate != self.wire_rate:
+                key = (rate, self.wire_rate)
+                if self._resampler is None or self._resampler_key != key:
+                    self._resampler = pcm.Resampler(rate, self.wire_rate, 1)
+                    self._resampler_key = key
+                data = self._resampler.process(data)
+            if self.wire_format != "pcm16":
+                encode: Callable[[bytes], bytes] = getattr(pcm, _ENCODERS[self.wire_format])
+                data = encode(data)
+            return data
+        except EventError:
+            raise
+        except (FullDuplexError, ValueError) as exc:
+            raise EventError(f"audio: cannot convert this chunk for the wire ({exc})") from exc
+
+
+def output_converter_factory(
+    wire_rate: int, output_rate: int, channels: int
+) -> Callable[[], Callable[[bytes], bytes]] | None:
+    """A factory of per-item output converters, or ``None`` when audio passes as is."""
+    if output_rate == wire_rate and channels == 1:
+        return None
+    from fullduplex import audio as pcm
+
+    def make() -> Callable[[bytes], bytes]:
+        resampler = pcm.Resampler(wire_rate, output_rate, 1) if output_rate != wire_rate else None
+
+        def convert(data: bytes) -> bytes:
+            if resampler is not None:
+                data = resampler.process(data)
+            if channels != 1:
+                data = pcm.to_channels(data, 1, channels)
+            return data
+
+        return convert
+
+    return make

@@ -1,0 +1,381 @@
+"""``BidiOpenAIRealtimeModel``: the OpenAI Realtime GA protocol as a ``BidiModel``.
+
+It ties the pieces together: :mod:`.config` validated the user's dicts once,
+:mod:`.transport` opens the websocket, :mod:`.protocol` holds the conversation
+rules and turns frames into events, :mod:`.history` replays a conversation
+into a fresh connection. ``receive()`` reads the socket itself and runs the
+protocol inline, with no queue or task hop per event, because that loop is the
+hot path (one iteration per audio chunk).
+
+Connection lifetime: ``client_config["timeout_s"]`` ends a connection before
+the provider's session cap, at a natural pause when one comes (no response
+streaming, no user turn open, no tool pending), otherwise at the deadline. It
+surfaces as :class:`~fullduplex.errors.ModelTimeoutError` from ``receive()``;
+the agent then calls ``stop()`` and ``start(..., messages=history)`` on this
+same object, which works as many times as needed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from binascii import b2a_base64
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from fullduplex.errors import (
+    EventError,
+    ModelConnectionError,
+    ModelError,
+    ModelProtocolError,
+    ModelTimeoutError,
+)
+from fullduplex.events import (
+    BidiAudioInputEvent,
+    BidiAudioTruncateEvent,
+    BidiConnectionStartEvent,
+    BidiImageInputEvent,
+    BidiInputEvent,
+    BidiOutputEvent,
+    BidiTextInputEvent,
+    ToolResultEvent,
+)
+from fullduplex.model import ModelCapabilities
+
+from . import transport
+from .audio_convert import InputAudioConverter, output_converter_factory
+from .config import ResolvedConfig, auth_headers, resolve
+from .history import history_items, needs_answer
+from .protocol import RealtimeProtocol
+
+if TYPE_CHECKING:
+    from websockets.asyncio.client import ClientConnection
+
+    from fullduplex.messages import Message
+    from fullduplex.tools import ToolSpec
+
+logger = logging.getLogger("fullduplex_openai.model")
+
+_APPEND_HEAD = b'{"type":"input_audio_buffer.append","audio":"'
+_APPEND_TAIL = b'"}'
+
+
+def _soft_margin(timeout_s: float) -> float:
+    """How long before the deadline to start looking for a pause."""
+    return min(120.0, timeout_s * 0.2)
+
+
+class _Connection:
+    """One websocket and the flags that tell how it ended."""
+
+    __slots__ = ("closing_task", "handles", "stopping", "timeout_closing", "timeout_due", "ws")
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+        self.stopping = False
+        self.timeout_due = False
+        self.timeout_closing = False
+        self.handles: list[asyncio.TimerHandle] = []
+        self.closing_task: asyncio.Task[None] | None = None
+
+
+class BidiOpenAIRealtimeModel:
+    """A speech-to-speech conversation with an OpenAI Realtime model (GA protocol).
+
+    ``provider_config`` holds ``audio`` (voice, input/output rate, channels,
+    format) and ``inference`` (any GA ``session.update`` field, deep-merged into
+    the session); ``client_config`` holds the key, ``organization``,
+    ``project``, ``timeout_s``, ``base_url`` / ``websocket_base_url`` and the
+    Azure ``azure_endpoint`` / ``azure_deployment``. Everything is validated
+    here, once; a bad value raises :class:`~fullduplex.errors.ConfigurationError`.
+    """
+
+    def __init__(
+        self,
+        model_id: str = "gpt-realtime",
+        provider_config: Mapping[str, Any] | None = None,
+        client_config: Mapping[str, Any] | None = None,
+    ) -> None:
+        config, key = resolve(model_id, provider_config, client_config)
+        self._config: ResolvedConfig = config
+        self._key = key
+        self._capabilities = ModelCapabilities(
+            input_sample_rate=config.input_rate,
+            output_sample_rate=config.output_rate,
+            channels=config.channels,
+            audio_format=config.format,
+            image_input=True,
+            truncation=True,
+            restartable=True,
+        )
+        self._protocol = RealtimeProtocol(
+            model_id=model_id,
+            base_session=config.base_session,
+            wire_format=config.format,
+            output_rate=config.output_rate,
+            output_channels=config.channels,
+            output_converter=output_converter_factory(
+                config.wire_rate, config.output_rate, config.channels
+            ),
+        )
+        self._input = InputAudioConverter(config.format, config.wire_rate)
+        self._conn: _Connection | None = None
+        self._early: list[BidiOutputEvent] = []
+
+    def __repr__(self) -> str:
+        return (
+            f"BidiOpenAIRealtimeModel(model_id={self._config.model_id!r}, url={self._config.url!r})"
+        )
+
+    @property
+    def model_id(self) -> str:
+        """The model name sent in the connection URL."""
+        return self._config.model_id
+
+    @property
+    def capabilities(self) -> ModelCapabilities:
+        """Rates and format at the SDK boundary; truncation and images supported."""
+        return self._capabilities
+
+    @property
+    def session_config(self) -> dict[str, Any]:
+        """The session sent in ``session.update`` (without tools and instructions)."""
+        return dict(self._config.base_session)
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def start(
+        self,
+        system_prompt: str | None = None,
+        tools: Sequence[ToolSpec] | None = None,
+        messages: Sequence[Message] | None = None,
+    ) -> None:
+        """Connect, configure the session, replay ``messages``; wait for the server's yes."""
+        if self._conn is not None:
+            await self.stop()
+        proto = self._protocol
+        proto.reset()
+        self._input.reset()
+        self._early = []
+        config = self._config
+        ws = await transport.connect(
+            config.url, auth_headers(config, self._key), open_timeout=config.connect_timeout_s
+        )
+        conn = _Connection(ws)
+        self._conn = conn
+        try:
+            async with asyncio.timeout(config.connect_timeout_s):
+                await self._send_json(conn, proto.session_update(system_prompt, tools))
+                history = list(messages or ())
+                for event in history_items(history):
+                    await self._send_json(conn, event)
+                if needs_answer(history):
+                    proto.request_response()
+                await self._flush(conn)
+                while not (proto.session_created and proto.session_updated):
+                    raw = await ws.recv()
+                    self._early.extend(proto.handle(self._parse(raw)))
+                    await self._flush(conn)
+        except TimeoutError as exc:
+            await self._abandon(conn)
+            raise ModelConnectionError(
+                f"the server did not confirm the session within {config.connect_timeout_s:g} s",
+                code="session_timeout",
+            ) from exc
+        except BaseException as exc:
+            await self._abandon(conn)
+            mapped = self._map_closed(exc, during="start")
+            if mapped is not None:
+                raise mapped from exc
+            raise
+        self._early.insert(0, BidiConnectionStartEvent(proto.session_id or "", config.model_id))
+        self._schedule_deadlines(conn)
+        logger.debug("connected to %s (session %s)", config.url, proto.session_id)
+
+    async def stop(self) -> None:
+        """Close the connection; ends a running ``receive()``. Safe to call twice."""
+        conn = self._conn
+        self._conn = None
+        if conn is None:
+            return
+        conn.stopping = True
+        await self._abandon(conn)
+
+    async def _abandon(self, conn: _Connection) -> None:
+        for handle in conn.handles:
+            handle.cancel()
+        conn.handles.clear()
+        task = conn.closing_task
+        if task is not None and not task.done():
+            task.cancel()
+        try:
+            await conn.ws.close()
+        except Exception:  # a broken socket is closed all the same
+            logger.debug("error while closing the websocket", exc_info=True)
+        if task is not None:
+            try:
+                await task
+            except BaseException:  # cancelled or failed: either way it is over
+                logger.debug("timeout close task ended", exc_info=True)
+        if self._conn is conn:
+            self._conn = None
+
+    # ------------------------------------------------------- timeout_s deadlines
+
+    def _schedule_deadlines(self, conn: _Connection) -> None:
+        loop = asyncio.get_running_loop()
+        timeout = self._config.timeout_s
+        now = loop.time()
+        conn.handles.append(
+            loop.call_at(now + timeout - _soft_margin(timeout), self._soft_deadline, conn)
+        )
+        conn.handles.append(loop.call_at(now + timeout, self._hard_deadline, conn))
+
+    def _soft_deadline(self, conn: _Connection) -> None:
+        conn.timeout_due = True
+        if self._protocol.at_pause():
+            self._close_for_timeout(conn)
+
+    def _hard_deadline(self, conn: _Connection) -> None:
+        conn.timeout_due = True
+        self._close_for_timeout(conn)
+
+    def _close_for_timeout(self, conn: _Connection) -> None:
+        if conn.timeout_closing or conn.stopping:
+            return
+        conn.timeout_closing = True
+        conn.closing_task = asyncio.ensure_future(conn.ws.close(1000, "client timeout_s"))
+
+    def _timeout_error(self) -> ModelTimeoutError:
+        return ModelTimeoutError(
+            f"the connection reached client_config timeout_s={self._config.timeout_s:g} s; "
+            "a new connection carries the conversation on",
+            code="timeout_s",
+        )
+
+    # ------------------------------------------------------------- receive
+
+    @staticmethod
+    def _parse(raw: str | bytes) -> dict[str, Any]:
+        try:
+            event = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise ModelProtocolError(f"the server sent a frame that is not JSON ({exc})") from exc
+        if not isinstance(event, dict):
+            raise ModelProtocolError("the server sent a JSON frame that is not an object")
+        return event
+
+    def _map_closed(self, exc: BaseException, *, during: str) -> ModelError | None:
+        from websockets.exceptions import ConnectionClosed
+
+        if not isinstance(exc, ConnectionClosed):
+            return None
+        frame = exc.rcvd
+        if frame is None:
+            return ModelConnectionError(
+                f"the connection was lost during {during} (no close frame)",
+                code="connection_lost",
+            )
+        if frame.code == 1000 and during == "receive":
+            return None
+        return transport.close_error(frame.code, frame.reason, during=during)
+
+    async def receive(self) -> AsyncIterator[BidiOutputEvent]:
+        """Yield output events until the connection ends.
+
+        Raises :class:`ModelConnectionError` (restartable) for a drop, the
+        server's session cap or ``timeout_s``, and :class:`ModelAuthenticationError`
+        / :class:`ModelProtocolError` for what a reconnect cannot fix.
+        """
+        from websockets.exceptions import ConnectionClosed
+
+        conn = self._conn
+        if conn is None:
+            return
+        early, self._early = self._early, []
+        for event in early:
+            yield event
+        ws = conn.ws
+        recv = ws.recv
+        loads = orjson.loads
+        handle = self._protocol.handle
+        proto = self._protocol
+        while True:
+            try:
+                raw = await recv()
+            except ConnectionClosed as exc:
+                if conn.stopping:
+                    return
+                if conn.timeout_closing:
+                    raise self._timeout_error() from None
+                mapped = self._map_closed(exc, during="receive")
+                if mapped is None:
+                    return
+                raise mapped from exc
+            try:
+                parsed = loads(raw)
+            except orjson.JSONDecodeError:
+                parsed = self._parse(raw)
+            for event in handle(parsed):
+                yield event
+            if proto.outbox:
+                await self._flush(conn)
+            if conn.timeout_due and proto.at_pause() and not conn.stopping:
+                conn.timeout_closing = True
+                raise self._timeout_error()
+
+    # ---------------------------------------------------------------- send
+
+    async def send(self, event: BidiInputEvent) -> None:
+        """Send one input event; raises :class:`EventError` for one it cannot take."""
+        conn = self._conn
+        if conn is None:
+            raise ModelConnectionError("the model is not connected; call start() first")
+        proto = self._protocol
+        if isinstance(event, BidiAudioInputEvent):
+            data = self._input.convert(event)
+            if not data:
+                return
+            frame = _APPEND_HEAD + b2a_base64(data, newline=False) + _APPEND_TAIL
+            await self._send_raw(conn, frame)
+            return
+        if isinstance(event, BidiTextInputEvent):
+            proto.text_input(event.text, event.role)
+        elif isinstance(event, ToolResultEvent):
+            proto.tool_result(event.call_id, event.content)
+        elif isinstance(event, BidiAudioTruncateEvent):
+            proto.truncate(event.item_id, event.audio_end_ms)
+        elif isinstance(event, BidiImageInputEvent):
+            proto.image_input(
+                b2a_base64(event.image, newline=False).decode("ascii"), event.mime_type
+            )
+        else:
+            raise EventError(
+                f"event: {type(event).__name__} cannot be sent to the model; accepted: "
+                "BidiTextInputEvent, BidiAudioInputEvent, BidiImageInputEvent, "
+                "ToolResultEvent, BidiAudioTruncateEvent"
+            )
+        await self._flush(conn)
+
+    async def _flush(self, conn: _Connection) -> None:
+        proto = self._protocol
+        while proto.outbox:
+            pending, proto.outbox = proto.outbox, []
+            for message in pending:
+                await self._send_raw(conn, orjson.dumps(message))
+
+    async def _send_json(self, conn: _Connection, message: dict[str, Any]) -> None:
+        await self._send_raw(conn, orjson.dumps(message))
+
+    async def _send_raw(self, conn: _Connection, frame: bytes) -> None:
+        from websockets.exceptions import ConnectionClosed
+
+        try:
+            await conn.ws.send(frame, text=True)
+        except ConnectionClosed as exc:
+            if conn.timeout_closing:
+                raise self._timeout_error() from exc
+            mapped = self._map_closed(exc, during="send")
+            raise (mapped or ModelConnectionError("the connection is closed")) from exc
