@@ -132,6 +132,19 @@ def _check_quality(quality: object) -> Quality:
     return quality  # type: ignore[return-value]
 
 
+# soxr runs in float32 here: its int16 mode adds random dither, which would make
+# channels and repeated runs differ; rounding ourselves keeps output deterministic.
+
+
+def _to_float(frames: Int16Array) -> Float32Array:
+    return frames.astype(np.float32) * np.float32(1.0 / 32768.0)
+
+
+def _to_pcm16_bytes(samples: Float32Array) -> bytes:
+    scaled = np.clip(np.rint(samples * np.float32(32768.0)), -32768, 32767).astype("<i2")
+    return bytes(scaled.tobytes())
+
+
 class Resampler:
     """Streaming pcm16 resampler that keeps its filter state across chunks.
 
@@ -147,28 +160,32 @@ class Resampler:
         self.out_rate = _check_rate("out_rate", out_rate)
         self.channels = _check_channels("channels", channels)
         self.quality = _check_quality(quality)
-        self._stream: soxr.ResampleStream | None = None
-        if in_rate != out_rate:
-            self._stream = soxr.ResampleStream(
-                in_rate, out_rate, channels, dtype="int16", quality=quality
-            )
+        self._stream = self._new_stream()
+
+    def _new_stream(self) -> soxr.ResampleStream | None:
+        if self.in_rate == self.out_rate:
+            return None
+        return soxr.ResampleStream(
+            self.in_rate, self.out_rate, self.channels, dtype="float32", quality=self.quality
+        )
 
     def process(self, data: bytes | bytearray | memoryview) -> bytes:
         """Resample one chunk of whole frames; may return less than one chunk's worth."""
         frames = _pcm16_frames(data, self.channels, "data")
         if self._stream is None:
             return bytes(data)
-        out: Int16Array = self._stream.resample_chunk(frames, last=False)
-        return out.astype("<i2", copy=False).tobytes()
+        out: Float32Array = self._stream.resample_chunk(_to_float(frames), last=False)
+        return _to_pcm16_bytes(out)
 
     def flush(self) -> bytes:
         """End the stream: return the remaining output and reset for a new stream."""
         if self._stream is None:
             return b""
-        empty = np.zeros((0, self.channels), dtype=np.int16)
-        out: Int16Array = self._stream.resample_chunk(empty, last=True)
-        self._stream.clear()
-        return out.astype("<i2", copy=False).tobytes()
+        empty = np.zeros((0, self.channels), dtype=np.float32)
+        out: Float32Array = self._stream.resample_chunk(empty, last=True)
+        # a fresh stream: the next one then repeats a first run exactly
+        self._stream = self._new_stream()
+        return _to_pcm16_bytes(out)
 
 
 def resample(
@@ -187,8 +204,8 @@ def resample(
     frames = _pcm16_frames(data, channels, "data")
     if in_rate == out_rate or len(frames) == 0:
         return bytes(data)
-    out: Int16Array = soxr.resample(frames, in_rate, out_rate, quality=quality)
-    return out.astype("<i2", copy=False).tobytes()
+    out: Float32Array = soxr.resample(_to_float(frames), in_rate, out_rate, quality=quality)
+    return _to_pcm16_bytes(out)
 
 
 # ---------------------------------------------------------------------- G.711
