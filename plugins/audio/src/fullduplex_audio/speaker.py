@@ -1,0 +1,122 @@
+"""The speaker: plays the model's audio on a sound device and reports what was heard.
+
+Audio events are converted to the device's format on the event loop and queued
+in a :class:`~fullduplex_audio.playback.PlaybackBuffer`; the PortAudio callback
+drains it one block at a time on its own thread. An interruption clears the
+buffer and remembers the interrupted item, so chunks of it still in flight are
+dropped instead of played.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from fullduplex.events import (
+    BidiAudioStreamEvent,
+    BidiInterruptionEvent,
+    BidiOutputEvent,
+    BidiResponseCompleteEvent,
+)
+
+from .convert import PcmConverter
+from .playback import PlaybackBuffer
+from .settings import DirectionSettings
+from .streams import StreamFormat, choose_format, close_stream, open_stream
+
+if TYPE_CHECKING:
+    from fullduplex.agent import BidiAgent
+    from fullduplex.io import PlaybackLedger
+
+
+class SpeakerOutput:
+    """A :class:`~fullduplex.io.BidiOutput` that plays assistant audio."""
+
+    def __init__(self, settings: DirectionSettings) -> None:
+        self._settings = settings
+        self._stream: Any = None
+        self._format: StreamFormat | None = None
+        self._buffer: PlaybackBuffer | None = None
+        self._ledger: PlaybackLedger | None = None
+        self._converters: dict[tuple[int, int], PcmConverter] = {}
+        self._interrupted: deque[str] = deque(maxlen=32)
+        self._latency_s = 0.0
+
+    @property
+    def stream_format(self) -> StreamFormat | None:
+        """The device format in use once started."""
+        return self._format
+
+    @property
+    def buffer(self) -> PlaybackBuffer | None:
+        return self._buffer
+
+    async def start(self, agent: BidiAgent) -> None:
+        caps = agent.model.capabilities
+        fmt = await asyncio.to_thread(
+            choose_format, self._settings, caps.output_sample_rate, caps.channels
+        )
+        self._format = fmt
+        self._ledger = agent.playback
+        self._buffer = PlaybackBuffer(fmt.sample_rate, fmt.channels, agent.playback)
+        self._stream = await asyncio.to_thread(open_stream, self._settings, fmt, self._callback)
+        self._latency_s = float(self._stream.latency)
+        agent.playback.attach_player()
+
+    def _callback(self, outdata: Any, frames: int, timing: Any, status: Any) -> None:
+        buffer = self._buffer
+        if buffer is None:
+            return
+        dac = float(timing.outputBufferDacTime)
+        now = float(timing.currentTime)
+        if dac <= 0.0 or now <= 0.0:
+            # the host API gives no timestamps: assume the stream's nominal latency
+            now = time.monotonic()
+            dac = now + self._latency_s
+        buffer.fill(memoryview(outdata).cast("B"), dac, now)
+
+    async def __call__(self, event: BidiOutputEvent) -> None:
+        buffer = self._buffer
+        fmt = self._format
+        if buffer is None or fmt is None:
+            return
+        if isinstance(event, BidiAudioStreamEvent):
+            if event.item_id is not None and event.item_id in self._interrupted:
+                return
+            if event.format != "pcm16":
+                return
+            converter = self._converter(event.sample_rate, event.channels, fmt)
+            data = converter.process(event.audio)
+            if data:
+                buffer.push(event.item_id, data)
+        elif isinstance(event, BidiInterruptionEvent):
+            buffer.clear()
+            if event.item_id is not None:
+                self._interrupted.append(event.item_id)
+            for converter in self._converters.values():
+                converter.reset()
+        elif isinstance(event, BidiResponseCompleteEvent):
+            # the filter's tail belongs to the last chunk of the response
+            for converter in self._converters.values():
+                tail = converter.flush()
+                if tail:
+                    buffer.push(None, tail)
+
+    def _converter(self, rate: int, channels: int, fmt: StreamFormat) -> PcmConverter:
+        key = (rate, channels)
+        converter = self._converters.get(key)
+        if converter is None:
+            converter = PcmConverter(rate, channels, fmt.sample_rate, fmt.channels)
+            self._converters[key] = converter
+        return converter
+
+    async def stop(self) -> None:
+        stream, self._stream = self._stream, None
+        if self._buffer is not None:
+            self._buffer.clear()
+        if stream is not None:
+            await asyncio.to_thread(close_stream, stream)
+            if self._ledger is not None:
+                self._ledger.detach_player()

@@ -1,0 +1,197 @@
+"""``BidiTextIO``: type to the model on standard input, read the conversation on standard output.
+
+Input never blocks the event loop. On a pipe or a terminal the loop watches
+the file descriptor (``add_reader``) and reads only what is there; where that
+is impossible (a regular file, an event loop without ``add_reader``, a stream
+without a descriptor) a daemon thread reads lines and hands them over with
+``call_soon_threadsafe``. End of input returns ``None``, after which the agent
+ends the conversation once the answer to the last line is complete.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import os
+import sys
+import threading
+from typing import TYPE_CHECKING, TextIO
+
+from fullduplex.events import BidiOutputEvent, BidiTextInputEvent
+
+from .render import TranscriptRenderer
+
+if TYPE_CHECKING:
+    from fullduplex.agent import BidiAgent
+
+
+class TextInput:
+    """A :class:`~fullduplex.io.BidiInput` of typed lines, one text event per non-empty line."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._given = stream
+        self._queue: asyncio.Queue[str | None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._fd: int | None = None
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._pending = ""
+        self._finished = False
+        self._thread: threading.Thread | None = None
+
+    async def start(self, agent: BidiAgent) -> None:
+        stream = self._given if self._given is not None else sys.stdin
+        self._loop = asyncio.get_running_loop()
+        self._queue = asyncio.Queue()
+        self._finished = False
+        if stream is None or stream.closed:
+            self._queue.put_nowait(None)
+            return
+        if not self._watch(stream):
+            self._thread = threading.Thread(
+                target=self._read_lines, args=(stream,), name="fullduplex-stdin", daemon=True
+            )
+            self._thread.start()
+
+    def _watch(self, stream: TextIO) -> bool:
+        """Read ``stream``'s descriptor from the loop when it is a pipe/tty (True if so)."""
+        loop = self._loop
+        if loop is None:
+            return False
+        try:
+            fd = stream.fileno()
+        except (AttributeError, OSError, ValueError):
+            return False
+        try:
+            loop.add_reader(fd, self._readable, fd)
+        except (NotImplementedError, PermissionError, OSError, ValueError):
+            return False
+        self._fd = fd
+        return True
+
+    def _readable(self, fd: int) -> None:
+        try:
+            data = os.read(fd, 65536)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._unwatch()
+            self._push_text(self._decoder.decode(b"", final=True), final=True)
+            return
+        self._push_text(self._decoder.decode(data), final=False)
+
+    def _push_text(self, text: str, *, final: bool) -> None:
+        queue = self._queue
+        if queue is None:
+            return
+        self._pending += text
+        *lines, self._pending = self._pending.split("\n")
+        for line in lines:
+            queue.put_nowait(line)
+        if final:
+            if self._pending:
+                queue.put_nowait(self._pending)
+                self._pending = ""
+            queue.put_nowait(None)
+
+    def _read_lines(self, stream: TextIO) -> None:
+        """Thread fallback: blocking reads, handed to the loop."""
+        loop = self._loop
+        while True:
+            try:
+                line = stream.readline()
+            except (OSError, ValueError):
+                line = ""
+            item = line.rstrip("\n") if line else None
+            if loop is None:
+                return
+            try:
+                loop.call_soon_threadsafe(self._put, item)
+            except RuntimeError:  # the loop is closed
+                return
+            if item is None:
+                return
+
+    def _put(self, item: str | None) -> None:
+        if self._queue is not None:
+            self._queue.put_nowait(item)
+
+    def _unwatch(self) -> None:
+        if self._fd is not None and self._loop is not None:
+            self._loop.remove_reader(self._fd)
+        self._fd = None
+
+    async def __call__(self) -> BidiTextInputEvent | None:
+        queue = self._queue
+        if queue is None:
+            return None
+        while not self._finished:
+            line = await queue.get()
+            if line is None:
+                self._finished = True
+                break
+            text = line.strip()
+            if text:
+                return BidiTextInputEvent(text)
+        return None
+
+    async def stop(self) -> None:
+        self._unwatch()
+        self._finished = True
+        if self._queue is not None:
+            self._queue.put_nowait(None)
+
+
+class TextOutput:
+    """A :class:`~fullduplex.io.BidiOutput` that prints the conversation."""
+
+    def __init__(self, stream: TextIO | None = None, *, color: bool | None = None) -> None:
+        self._given = stream
+        self._color = color
+        self._renderer: TranscriptRenderer | None = None
+
+    async def start(self, agent: BidiAgent) -> None:
+        stream = self._given if self._given is not None else sys.stdout
+        self._renderer = TranscriptRenderer(stream, color=self._color)
+
+    async def __call__(self, event: BidiOutputEvent) -> None:
+        if self._renderer is not None:
+            self._renderer.render(event)
+
+    async def stop(self) -> None:
+        renderer, self._renderer = self._renderer, None
+        if renderer is not None:
+            renderer.close()
+
+
+class BidiTextIO:
+    """Text input from standard input and a readable transcript on standard output.
+
+    ``input_stream`` / ``output_stream`` replace stdin / stdout; ``color``
+    forces colour on or off (``None``: only on a terminal; ``NO_COLOR`` always
+    turns it off).
+    """
+
+    def __init__(
+        self,
+        input_stream: TextIO | None = None,
+        output_stream: TextIO | None = None,
+        *,
+        color: bool | None = None,
+    ) -> None:
+        if color not in (None, True, False):
+            from fullduplex.errors import ConfigurationError
+
+            raise ConfigurationError(f"color: expected True, False or None, got {color!r}")
+        self._input_stream = input_stream
+        self._output_stream = output_stream
+        self._color = color
+
+    def input(self) -> TextInput:
+        """Lines typed on standard input, as text input events."""
+        return TextInput(self._input_stream)
+
+    def output(self) -> TextOutput:
+        """The conversation printed on standard output."""
+        return TextOutput(self._output_stream, color=self._color)
