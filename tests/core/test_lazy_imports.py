@@ -66,7 +66,7 @@ def test_io_class_resolves_from_a_plugin_that_provides_it(sandbox: PluginSandbox
 
     assert BidiAudioIO.__module__ == sandbox.module_name("fakeaudio")
     # registered name works too, and both are the same class
-    assert fullduplex.io.fakeaudio is BidiAudioIO  # type: ignore[attr-defined]
+    assert fullduplex.io.fakeaudio is BidiAudioIO
 
 
 def test_model_class_resolves_from_a_plugin_that_provides_it(sandbox: PluginSandbox) -> None:
@@ -105,10 +105,10 @@ def test_private_names_raise_plain_attribute_error(sandbox: PluginSandbox) -> No
     sandbox.only()
     for module in (fullduplex.io, fullduplex.models):
         with pytest.raises(AttributeError) as info:
-            _ = module.__wrapped__  # type: ignore[attr-defined]
+            _ = module.__wrapped__
         assert type(info.value) is AttributeError
         with pytest.raises(AttributeError) as info:
-            _ = module._private  # type: ignore[attr-defined]
+            _ = module._private
         assert type(info.value) is AttributeError
 
 
@@ -139,7 +139,7 @@ def test_top_level_names_resolve_to_their_modules() -> None:
     assert fullduplex.stop_conversation is tools.stop_conversation
     assert fullduplex.NotRegisteredError is errors.NotRegisteredError
     with pytest.raises(AttributeError, match="no_such_name"):
-        _ = fullduplex.no_such_name  # type: ignore[attr-defined]
+        _ = fullduplex.no_such_name
 
 
 def test_version_matches_the_installed_metadata() -> None:
