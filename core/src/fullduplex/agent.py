@@ -407,21 +407,22 @@ class BidiAgent:
         reader: asyncio.Task[None] | None = None
         try:
             while True:
-                self._send_failure = None
-                reader = self._reader = asyncio.create_task(
-                    self._read(), name="fullduplex-agent-reader"
-                )
-                await asyncio.wait({reader})
-                failure: BaseException | None
-                if reader.cancelled():
+                failure: BaseException | None = self._send_failure
+                if failure is None:
+                    reader = self._reader = asyncio.create_task(
+                        self._read(), name="fullduplex-agent-reader"
+                    )
+                    await asyncio.wait({reader})
                     failure = self._send_failure
-                    if failure is None:
+                    if reader.cancelled() and failure is None:
                         return
-                else:
-                    failure = reader.exception()
-                    if failure is None:
-                        self._finish(None)
-                        return
+                    if not reader.cancelled() and failure is None:
+                        failure = reader.exception()
+                        if failure is None:
+                            self._finish(None)
+                            return
+                self._send_failure = None
+                self._reader = None
                 if not (
                     isinstance(failure, ModelError) and failure.restartable and self._may_restart()
                 ):
