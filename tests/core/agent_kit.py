@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
@@ -28,3 +28,9 @@ async def settle_loop() -> None:
     """Let cancelled tasks finish their unwinding."""
     for _ in range(5):
         await asyncio.sleep(0)
+
+
+async def drain(events: AsyncIterator[object], timeout: float = 3.0) -> list[object]:
+    """Collect every event of an iterator, failing fast if it hangs."""
+    async with asyncio.timeout(timeout):
+        return [event async for event in events]

@@ -73,8 +73,8 @@ async def test_interruption_reaches_every_output_at_once_despite_a_slow_one() ->
     for output in (slow, fast):
         kinds = [kind for kind, _ in output.arrivals]
         assert "bidi_interruption" in kinds
-    slow_time = dict((k, t) for k, t in slow.arrivals)["bidi_interruption"]
-    fast_time = dict((k, t) for k, t in fast.arrivals)["bidi_interruption"]
+    slow_time = dict(slow.arrivals)["bidi_interruption"]
+    fast_time = dict(fast.arrivals)["bidi_interruption"]
     # the slow output was still busy with its first event (1 s each), yet got it now
     assert abs(slow_time - fast_time) < 0.5
     assert slow_time - interrupted_at[0] < 0.5

@@ -6,7 +6,7 @@ import asyncio
 import json
 
 import pytest
-from agent_kit import only_core_plugins, other_tasks, settle_loop
+from agent_kit import drain, only_core_plugins, other_tasks, settle_loop
 
 from fullduplex.agent import BidiAgent
 from fullduplex.errors import ConfigurationError, FullDuplexError, ModelProtocolError
@@ -58,12 +58,11 @@ async def test_model_stream_ending_ends_receive() -> None:
 async def test_fatal_model_error_is_raised_from_receive() -> None:
     model = FakeModel([emit(BidiResponseStartEvent("r1")), fail(ModelProtocolError("garbled"))])
     async with BidiAgent(model) as agent:
-        seen = []
+        events = agent.receive()
+        first = await anext(events)
         with pytest.raises(ModelProtocolError, match="garbled"):
-            async with asyncio.timeout(2):
-                async for event in agent.receive():
-                    seen.append(event)
-    assert [e.type for e in seen] == ["bidi_response_start"]
+            await drain(events)
+    assert first.type == "bidi_response_start"
     await settle_loop()
     assert other_tasks() == set()
 
@@ -72,9 +71,7 @@ async def test_unexpected_exception_in_model_is_raised_not_hung() -> None:
     model = FakeModel([fail(RuntimeError("bug in provider"))])
     async with BidiAgent(model) as agent:
         with pytest.raises(RuntimeError, match="bug in provider"):
-            async with asyncio.timeout(2):
-                async for _ in agent.receive():
-                    pass
+            await drain(agent.receive())
 
 
 async def test_send_accepts_text_events_and_dicts_and_records_user_text() -> None:

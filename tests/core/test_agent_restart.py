@@ -6,7 +6,7 @@ import asyncio
 import json
 
 import pytest
-from agent_kit import only_core_plugins, other_tasks, settle_loop
+from agent_kit import drain, only_core_plugins, other_tasks, settle_loop
 
 from fullduplex.agent import BidiAgent
 from fullduplex.errors import ModelAuthenticationError, ModelConnectionError, ModelTimeoutError
@@ -101,7 +101,8 @@ async def test_restart_replays_history_holds_input_and_emits_event() -> None:
         {"role": "assistant", "content": [{"text": "hi there"}]},
     ]
     (restart,) = [e for e in received if isinstance(e, BidiConnectionRestartEvent)]
-    assert restart.reason == "connection_lost" and restart.attempt == 1
+    assert restart.reason == "connection_lost"
+    assert restart.attempt == 1
     assert "socket closed" in (restart.error or "")
     assert event_from_dict(json.loads(json.dumps(restart.to_dict()))) == restart
     assert restarts == [restart]
@@ -120,7 +121,8 @@ async def test_client_timeout_restarts_with_reason_timeout() -> None:
             events = agent.receive()
             first = await anext(events)
             second = await anext(events)
-    assert isinstance(first, BidiConnectionRestartEvent) and first.reason == "timeout"
+    assert isinstance(first, BidiConnectionRestartEvent)
+    assert first.reason == "timeout"
     assert isinstance(second, BidiResponseStartEvent)
     assert model.stop_calls >= 2  # once for the restart, once at the end
 
@@ -129,9 +131,7 @@ async def test_restarts_are_bounded_then_the_error_is_raised() -> None:
     model = FakeModel([fail(ModelConnectionError(f"drop {n}")) for n in range(10)])
     async with BidiAgent(model, max_restarts=2, restart_backoff_s=0.01) as agent:
         with pytest.raises(ModelConnectionError, match="drop 2"):
-            async with asyncio.timeout(3):
-                async for _ in agent.receive():
-                    pass
+            await drain(agent.receive())
     assert len(model.starts) == 3  # the first connection and two restarts
 
 
@@ -139,9 +139,7 @@ async def test_non_restartable_error_is_raised_without_restart() -> None:
     model = FakeModel([fail(ModelAuthenticationError("key refused"))])
     async with BidiAgent(model) as agent:
         with pytest.raises(ModelAuthenticationError):
-            async with asyncio.timeout(3):
-                async for _ in agent.receive():
-                    pass
+            await drain(agent.receive())
     assert len(model.starts) == 1
 
 

@@ -131,7 +131,8 @@ async def test_raising_tool_invalid_arguments_and_timeout_become_error_results()
     errors = {cid: json.loads(r.content)["error"] for cid, r in results.items()}
     assert "ValueError: kaboom" in errors["c1"]
     assert "timed out after 0.1 s" in errors["c2"]
-    assert "seconds" in errors["c3"] and "valid number" in errors["c3"]
+    assert "seconds" in errors["c3"]
+    assert "valid number" in errors["c3"]
     assert "unknown tool 'no_such_tool'" in errors["c4"]
     # the conversation went on after the failures
     assert agent.messages[-1]["content"] == [{"text": "sorry, that failed"}]
@@ -164,7 +165,9 @@ async def test_stop_conversation_ends_run_and_cancels_running_tools() -> None:
         if "toolResult" in b
     }
     assert statuses == {"bye": "success", "slow": "cancelled"}
-    assert source.stopped == 1 and out.stopped == 1 and model.stop_calls >= 1
+    assert source.stopped == 1
+    assert out.stopped == 1
+    assert model.stop_calls >= 1
 
 
 async def test_a_tool_can_ask_to_stop_through_its_context() -> None:
@@ -234,4 +237,5 @@ async def test_agent_default_tool_timeout_applies_to_tools_without_one() -> None
     async with asyncio.timeout(5):
         await agent.run(inputs=[ScriptedInput(["go"])])
     (result,) = model.sent_of(ToolResultEvent)
-    assert result.status == "error" and "timed out" in result.content
+    assert result.status == "error"
+    assert "timed out" in result.content
