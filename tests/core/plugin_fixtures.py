@@ -10,6 +10,7 @@ left in ``sys.modules``.
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import sys
 import textwrap
@@ -89,6 +90,19 @@ def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[PluginS
     reset_plugins()
     for module in box.modules:
         sys.modules.pop(module, None)
+
+
+def installed(distribution: str) -> bool:
+    try:
+        importlib.metadata.distribution(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True
+
+
+def expected_install_advice(distribution: str, filtered_by: str) -> str:
+    """What a missing-name error must say: install it, or why its installed plugin is off."""
+    return filtered_by if installed(distribution) else f"pip install {distribution}"
 
 
 #: A plugin registering one IO channel class named ``Channel`` under ``name``.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.metadata
 
 import pytest
-from plugin_fixtures import PluginSandbox, io_plugin, sandbox
+from plugin_fixtures import PluginSandbox, expected_install_advice, io_plugin, sandbox
 
 import fullduplex
 import fullduplex.io
@@ -30,7 +30,8 @@ def test_missing_io_class_import_names_the_distribution(sandbox: PluginSandbox) 
     assert isinstance(info.value, MissingPluginImportError)
     assert "fullduplex-audio" in str(info.value)
     assert "'BidiAudioIO'" in str(info.value)
-    assert "FULLDUPLEX_DISABLE_PLUGINS" in str(info.value)
+    advice = expected_install_advice("fullduplex-audio", "FULLDUPLEX_DISABLE_PLUGINS")
+    assert advice in str(info.value)
 
 
 def test_missing_io_class_attribute_access_is_an_attribute_error(sandbox: PluginSandbox) -> None:
@@ -144,3 +145,39 @@ def test_top_level_names_resolve_to_their_modules() -> None:
 
 def test_version_matches_the_installed_metadata() -> None:
     assert fullduplex.__version__ == importlib.metadata.version("fullduplex")
+
+
+def test_missing_tool_import_names_the_distribution(sandbox: PluginSandbox) -> None:
+    sandbox.only()
+
+    with pytest.raises(ImportError, match="fullduplex-tools"):
+        from fullduplex.tools import calculator  # noqa: F401
+
+
+def test_tool_resolves_from_a_plugin_that_provides_it(sandbox: PluginSandbox) -> None:
+    sandbox.add(
+        "faketools",
+        '''
+        from fullduplex.hookspecs import hookimpl
+        from fullduplex.tools import tool
+
+        @tool
+        def calculator(expression: str) -> str:
+            """Evaluate an arithmetic expression.
+
+            Args:
+                expression: for example 2 + 2
+            """
+            return "4"
+
+        @hookimpl
+        def register_tools(register):
+            register(calculator)
+        ''',
+    )
+    sandbox.only("faketools")
+
+    from fullduplex.tools import calculator
+
+    assert calculator.name == "calculator"
+    assert fullduplex.get_tool("calculator") is calculator

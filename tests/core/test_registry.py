@@ -5,7 +5,7 @@ from __future__ import annotations
 import warnings
 
 import pytest
-from plugin_fixtures import PluginSandbox, io_plugin, sandbox
+from plugin_fixtures import PluginSandbox, expected_install_advice, io_plugin, sandbox
 
 import fullduplex
 from fullduplex.errors import (
@@ -85,8 +85,8 @@ def test_unknown_model_lists_what_is_available_and_what_to_install(
     assert "fakeprov/fake-1" in message
     assert "fakeprov/fake-2" in message
     assert "fullduplex-openai" in message
-    # fullduplex-openai is installed in the dev environment, but filtered out here
-    assert "FULLDUPLEX_LOAD_PLUGINS" in message
+    # installed (the dev environment): filtered out here; otherwise: install it
+    assert expected_install_advice("fullduplex-openai", "FULLDUPLEX_LOAD_PLUGINS") in message
     assert isinstance(info.value, LookupError)
 
 
