@@ -320,3 +320,15 @@ def test_env_values_are_trimmed(sandbox: PluginSandbox, var: str) -> None:
 
     loaded = "alpha" in _loaded_names()
     assert loaded is (var == "FULLDUPLEX_LOAD_PLUGINS")
+
+
+def test_skip_warning_points_at_the_callers_line_not_the_loader(sandbox: PluginSandbox) -> None:
+    sandbox.add("broken", "raise RuntimeError('nope')\n")
+    sandbox.only("broken")
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        plugins()
+
+    (warning,) = [w for w in caught if issubclass(w.category, PluginLoadWarning)]
+    assert warning.filename == __file__

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
+import sys
 import threading
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -151,14 +152,30 @@ class Plugins:
         key = name if name not in self._skipped else f"{name} ({distribution})"
         self._skipped[key] = SkippedPlugin(name=name, distribution=distribution, reason=reason)
         where = f" from distribution {distribution!r}" if distribution else ""
-        warnings.warn(
-            f"fullduplex plugin {name!r}{where} was skipped: {reason}",
-            PluginLoadWarning,
-            stacklevel=3,
-        )
+        warn_plugin(f"fullduplex plugin {name!r}{where} was skipped: {reason}")
 
     def _add(self, info: PluginInfo) -> None:
         self._infos[info.name] = info
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def warn_plugin(message: str) -> None:
+    """Emit a :class:`PluginLoadWarning` attributed to the first caller outside fullduplex.
+
+    So the warning points at the user's line that first needed the plugins
+    (``get_model(...)``, ``from fullduplex.io import ...``), not at the loader.
+    """
+    level = 2  # 1 is this function, 2 its caller
+    frame = sys._getframe(1)
+    while frame is not None and (
+        frame.f_code.co_filename.startswith(_PACKAGE_DIR)
+        or frame.f_code.co_filename.startswith("<frozen importlib")
+    ):
+        level += 1
+        frame = frame.f_back  # type: ignore[assignment]
+    warnings.warn(message, PluginLoadWarning, stacklevel=level)
 
 
 # ------------------------------------------------------------------ discovery
@@ -315,4 +332,5 @@ __all__ = [
     "plugin_manager",
     "plugins",
     "reset_plugins",
+    "warn_plugin",
 ]

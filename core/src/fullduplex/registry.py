@@ -21,14 +21,13 @@ from __future__ import annotations
 import dis
 import importlib.metadata
 import sys
-import warnings
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import attrs
 
 from .errors import ConfigurationError, DuplicateRegistrationError, NotRegisteredError
-from .plugins import PluginLoadWarning, Plugins, plugins
+from .plugins import Plugins, plugins, warn_plugin
 
 if TYPE_CHECKING:
     import click
@@ -51,6 +50,7 @@ INSTALL_HINTS: dict[str, str] = {
     "openai": "fullduplex-openai",
     "BidiOpenAIRealtimeModel": "fullduplex-openai",
     "audio": "fullduplex-audio",
+    "wav": "fullduplex-audio",
     "BidiAudioIO": "fullduplex-audio",
     "BidiWavIO": "fullduplex-audio",
     "text": "fullduplex-text",
@@ -170,7 +170,7 @@ class Registry:
             claims.append(existing)
             del entries[reg.name]
         claims.append(reg)
-        warnings.warn(str(_duplicate_error(reg.kind, reg.name, claims)), PluginLoadWarning, 2)
+        warn_plugin(str(_duplicate_error(reg.kind, reg.name, claims)))
 
     def install_commands(self, group: click.Group, loaded: Plugins) -> None:
         """Let each plugin add subcommands to ``group``; a raising hook is skipped.
@@ -190,11 +190,9 @@ class Registry:
                 group.commands.clear()
                 group.commands.update(before)
                 where = f" from distribution {dist!r}" if dist else ""
-                warnings.warn(
+                warn_plugin(
                     f"fullduplex plugin {impl.plugin!r}{where}: its register_commands hook "
-                    f"raised {_one_line(exc)}; its commands were skipped",
-                    PluginLoadWarning,
-                    stacklevel=2,
+                    f"raised {_one_line(exc)}; its commands were skipped"
                 )
                 continue
             for name, command in list(group.commands.items()):
@@ -202,11 +200,9 @@ class Registry:
                     continue
                 if name in before:
                     group.commands[name] = before[name]
-                    warnings.warn(
+                    warn_plugin(
                         f"fullduplex plugin {impl.plugin!r}: command {name!r} is already "
-                        f"provided by {owners[name]!r}; kept that one",
-                        PluginLoadWarning,
-                        stacklevel=2,
+                        f"provided by {owners[name]!r}; kept that one"
                     )
                     continue
                 owners[name] = impl.plugin
