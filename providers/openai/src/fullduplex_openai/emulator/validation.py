@@ -181,6 +181,12 @@ def _string(value: object, path: str) -> str:
 
 def check_format(value: object, path: str) -> Json:
     """A GA audio format object; PCM needs ``rate: 24000``."""
+    if isinstance(value, str):  # the beta strings "pcm16", "g711_ulaw", "g711_alaw"
+        raise invalid_value(
+            path,
+            value,
+            "{'type': 'audio/pcm', 'rate': 24000}, {'type': 'audio/pcmu'}, {'type': 'audio/pcma'}",
+        )
     fmt = _object(value, path)
     _check_keys(fmt, frozenset({"type", "rate"}), path)
     if "type" not in fmt:
