@@ -230,6 +230,18 @@ def _is_context(annotation: Any) -> bool:
     return False
 
 
+def _unresolved_parameter(fn: Callable[..., Any]) -> str:
+    """``, parameter 'x'`` for the first parameter whose hint does not resolve."""
+    namespace = dict(getattr(fn, "__globals__", {}))
+    for p in inspect.signature(fn).parameters.values():
+        if isinstance(p.annotation, str):
+            try:
+                eval(p.annotation, namespace)
+            except Exception:
+                return f", parameter {p.name!r}"
+    return ""
+
+
 def _signature(fn: Callable[..., Any], tool_name: str) -> tuple[list[_Param], str | None]:
     """The schema parameters of ``fn`` and the name of its ToolContext parameter."""
     qualname = getattr(fn, "__qualname__", repr(fn))
@@ -237,7 +249,8 @@ def _signature(fn: Callable[..., Any], tool_name: str) -> tuple[list[_Param], st
         hints = typing.get_type_hints(fn, include_extras=True)
     except Exception as exc:
         raise ToolError(
-            f"tool {tool_name!r} ({qualname}): cannot resolve the type hints ({exc})"
+            f"tool {tool_name!r} ({qualname}){_unresolved_parameter(fn)}: cannot resolve the "
+            f"type hint ({exc}); define the type at module level"
         ) from exc
     params: list[_Param] = []
     context_name: str | None = None
