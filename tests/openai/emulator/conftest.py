@@ -13,11 +13,11 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
 import pytest
-from openai import AsyncOpenAI
 from openai.types.realtime import RealtimeServerEvent
 from pydantic import BaseModel, TypeAdapter
 
 from fullduplex_openai.emulator import Emulator, Frame
+from openai import AsyncOpenAI
 
 KEY = "emulator-test-key-not-secret"
 

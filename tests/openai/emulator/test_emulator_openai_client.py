@@ -7,13 +7,13 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-import openai
 import pytest
 from conftest import KEY, recv_until
-from openai import AsyncOpenAI
 
+import openai
 from fullduplex_openai.emulator import DefaultResponder, Emulator
 from fullduplex_openai.emulator.synth import silence_pcm16, tone_pcm16
+from openai import AsyncOpenAI
 
 CALCULATOR = {
     "type": "function",
@@ -77,14 +77,17 @@ async def test_text_turn_gets_a_spoken_transcribed_answer(
         e.delta for e in events if e.type == "response.output_audio_transcript.delta"
     )
     assert transcript == "You said: hello there"
-    assert len(audio) > 48 * 400 and len(audio) % 2 == 0
+    assert len(audio) > 48 * 400
+    assert len(audio) % 2 == 0
     assert (
         max(abs(int.from_bytes(audio[i : i + 2], "little", signed=True)) for i in range(0, 4800, 2))
         > 1000
     )
     done = events[-1].response
     assert done.status == "completed"
-    assert done.usage is not None and done.usage.output_tokens and done.usage.total_tokens
+    assert done.usage is not None
+    assert done.usage.output_tokens
+    assert done.usage.total_tokens
     assert done.output[0].content[0].transcript == transcript
     assert [e["type"] for e in emu.received] == [
         "session.update",
@@ -136,7 +139,8 @@ async def test_audio_turn_with_server_vad(client: AsyncOpenAI) -> None:
     assert stopped.audio_end_ms == 1600 + 200  # speech end + silence duration
     assert by_type["input_audio_buffer.committed"].item_id == started.item_id
     user_item = next(e for e in events if e.type == "conversation.item.done").item
-    assert user_item.role == "user" and user_item.content[0].type == "input_audio"
+    assert user_item.role == "user"
+    assert user_item.content[0].type == "input_audio"
     transcript = "".join(
         e.delta for e in events if e.type == "response.output_audio_transcript.delta"
     )
@@ -227,7 +231,8 @@ async def test_function_call_round_trip(client: AsyncOpenAI) -> None:
         assert json.loads(done.arguments) == {"expression": "12*7"}
         assert deltas == done.arguments
         call = events[-1].response.output[0]
-        assert call.type == "function_call" and call.call_id == done.call_id
+        assert call.type == "function_call"
+        assert call.call_id == done.call_id
 
         await conn.conversation.item.create(
             item={

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 import websockets
 from conftest import KEY, recv_until
-from openai import AsyncOpenAI
 
 from fullduplex_openai.emulator import Emulator
 from fullduplex_openai.emulator.synth import tone_pcm16
+from openai import AsyncOpenAI
 
 
 def ws_url(emu: Emulator) -> str:
@@ -181,7 +181,8 @@ async def test_truncate_past_the_end_is_refused(client: AsyncOpenAI) -> None:
             }
         )  # type: ignore[arg-type]
         error = (await recv_until(conn, "error"))[-1].error
-        assert error.param == "audio_end_ms" and error.code == "invalid_type"
+        assert error.param == "audio_end_ms"
+        assert error.code == "invalid_type"
         await conn.conversation.item.create(
             item={
                 "type": "message",
