@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any, ClassVar, Literal, TypeAlias
+from typing import Any, ClassVar, Literal, TypeAlias, cast
 
 import attrs
 
@@ -53,6 +53,11 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
+def _fields_of(cls: type) -> tuple[attrs.Attribute[Any], ...]:
+    """The attrs fields of an event class (typed loosely: attrs' stubs want instances)."""
+    return tuple(attrs.fields(cast(Any, cls)))
+
+
 class _Event:
     """Shared behaviour: ``type``, ``to_dict()``, and the type registry."""
 
@@ -64,7 +69,7 @@ class _Event:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict: bytes become base64 text, exceptions their message."""
         out: dict[str, Any] = {"type": self.type}
-        for field in attrs.fields(type(self)):  # type: ignore[misc]
+        for field in _fields_of(type(self)):
             value = getattr(self, field.name)
             if field.name in self._bytes_fields and isinstance(value, bytes):
                 value = _b64(value)
@@ -373,7 +378,7 @@ def event_from_dict(data: dict[str, Any]) -> BidiInputEvent | BidiOutputEvent:
     if cls is None:
         accepted = ", ".join(sorted(EVENT_CLASSES))
         raise EventError(f"type: unknown event type {kind!r}; accepted: {accepted}")
-    names = {f.name for f in attrs.fields(cls)}  # type: ignore[misc]
+    names = {f.name for f in _fields_of(cls)}
     unknown = sorted(set(data) - names - {"type"})
     if unknown:
         raise EventError(
