@@ -32,6 +32,7 @@ import attrs
 
 from ._hooks import LifecycleHooks
 from ._outputs import OutputFanout
+from ._tool_runner import execute_call
 from .errors import ConfigurationError, FullDuplexError, ModelError
 from .events import (
     INPUT_EVENT_TYPES,
@@ -61,7 +62,7 @@ from .messages import (
     validate_messages,
 )
 from .model import BidiModel
-from .tools import AgentTool, ToolCall, ToolContext, ToolVeto, as_tools, error_result
+from .tools import AgentTool, ToolCall, ToolContext, as_tools, error_result
 
 logger = logging.getLogger("fullduplex.agent")
 
@@ -571,37 +572,9 @@ class BidiAgent:
             self._activity.set()
 
     async def _execute(self, call: ToolCall, context: ToolContext) -> ToolResultEvent:
-        actual = call
-        for answer in await self._hooks.call("before_tool_call", agent=self, call=call):
-            if isinstance(answer, ToolVeto):
-                return error_result(call, f"the call to {call.name!r} was refused: {answer.reason}")
-            if isinstance(answer, ToolCall) and actual is call:
-                actual = answer
-        tool = self._tools_by_name.get(actual.name)
-        if tool is None:
-            known = ", ".join(sorted(self._tools_by_name)) or "none"
-            result = error_result(actual, f"unknown tool {actual.name!r}; available: {known}")
-        else:
-            context.tool_name = tool.name
-            if tool.timeout_s is None and self.tool_timeout_s is not None:
-                try:
-                    async with asyncio.timeout(self.tool_timeout_s):
-                        result = await tool.invoke(actual, context)
-                except TimeoutError:
-                    result = error_result(
-                        actual, f"tool {tool.name!r} timed out after {self.tool_timeout_s:g} s"
-                    )
-            else:
-                result = await tool.invoke(actual, context)
-        for answer in await self._hooks.call(
-            "after_tool_call", agent=self, call=actual, result=result
-        ):
-            if isinstance(answer, ToolResultEvent):
-                result = answer
-                break
-        if result.call_id != call.call_id or result.response_id != call.response_id:
-            result = attrs.evolve(result, call_id=call.call_id, response_id=call.response_id)
-        return result
+        return await execute_call(
+            self, self._hooks, self._tools_by_name, call, context, self.tool_timeout_s
+        )
 
     async def _finish_tool(self, call: ToolCall, result: ToolResultEvent) -> None:
         """Record the result and give it to the model, once per call."""
