@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from .events import BidiConnectionRestartEvent, BidiInterruptionEvent, ToolResultEvent
     from .messages import Message
     from .model import BidiModel
-    from .tools import AgentTool, ToolCall, ToolVeto
+    from .tools import AgentTool, ToolCall
 
 PROJECT = "fullduplex"
 
@@ -134,9 +134,7 @@ def before_tool_call(agent: BidiAgent, call: ToolCall) -> MaybeAwaitable:
 
 
 @hookspec
-def after_tool_call(
-    agent: BidiAgent, call: ToolCall, result: ToolResultEvent
-) -> MaybeAwaitable:
+def after_tool_call(agent: BidiAgent, call: ToolCall, result: ToolResultEvent) -> MaybeAwaitable:
     """A tool finished. Return a :class:`ToolResultEvent` to replace its result."""
 
 
@@ -146,9 +144,7 @@ def on_interruption(agent: BidiAgent, event: BidiInterruptionEvent) -> MaybeAwai
 
 
 @hookspec
-def on_connection_restart(
-    agent: BidiAgent, event: BidiConnectionRestartEvent
-) -> MaybeAwaitable:
+def on_connection_restart(agent: BidiAgent, event: BidiConnectionRestartEvent) -> MaybeAwaitable:
     """The agent replaced the model connection and replayed the history."""
 
 
