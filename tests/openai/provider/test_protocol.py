@@ -382,9 +382,22 @@ def test_latency_from_speech_end_to_first_audio() -> None:
 def test_output_converter_applies_per_item() -> None:
     seen: list[int] = []
 
+    class Halver:
+        """Keeps half of each chunk and gives the rest back on flush."""
+
+        def __init__(self) -> None:
+            self.held = b""
+
+        def __call__(self, data: bytes) -> bytes:
+            self.held += data[len(data) // 2 :]
+            return data[: len(data) // 2]
+
+        def flush(self) -> bytes:
+            return self.held
+
     def factory() -> Any:
         seen.append(1)
-        return lambda data: data[: len(data) // 2]
+        return Halver()
 
     proto = RealtimeProtocol(
         model_id="m", base_session=SESSION, output_rate=12000, output_converter=factory
@@ -395,6 +408,11 @@ def test_output_converter_applies_per_item() -> None:
     proto.handle(audio(nbytes=480))
     proto.handle(audio(item="item_B", nbytes=480))
     assert len(seen) == 2
+    (tail,) = proto.handle(
+        {"type": "response.output_audio.done", "response_id": "resp_1", "item_id": "item_B"}
+    )
+    assert isinstance(tail, BidiAudioStreamEvent)
+    assert (tail.item_id, len(tail.audio)) == ("item_B", 240)
 
 
 # ---------------------------------------------------------------- interruption

@@ -73,24 +73,47 @@ class InputAudioConverter:
             raise EventError(f"audio: cannot convert this chunk for the wire ({exc})") from exc
 
 
+class OutputAudioConverter:
+    """Wire audio of one assistant item -> SDK-boundary rate and channels.
+
+    One per item, so the resampler's filter runs across the item's chunks and
+    :meth:`flush` returns the tail it still holds when the item's audio ends.
+    """
+
+    def __init__(self, wire_rate: int, output_rate: int, channels: int) -> None:
+        from fullduplex import audio as pcm
+
+        self._pcm = pcm
+        self._channels = channels
+        self._resampler = (
+            pcm.Resampler(wire_rate, output_rate, 1) if output_rate != wire_rate else None
+        )
+
+    def _finish(self, data: bytes) -> bytes:
+        if self._channels != 1 and data:
+            data = self._pcm.to_channels(data, 1, self._channels)
+        return data
+
+    def __call__(self, data: bytes) -> bytes:
+        if self._resampler is not None:
+            data = self._resampler.process(data)
+        return self._finish(data)
+
+    def flush(self) -> bytes:
+        """The audio still held in the filter at the end of the item."""
+        if self._resampler is None:
+            return b""
+        return self._finish(self._resampler.flush())
+
+
 def output_converter_factory(
     wire_rate: int, output_rate: int, channels: int
-) -> Callable[[], Callable[[bytes], bytes]] | None:
+) -> Callable[[], OutputAudioConverter] | None:
     """A factory of per-item output converters, or ``None`` when audio passes as is."""
     if output_rate == wire_rate and channels == 1:
         return None
-    from fullduplex import audio as pcm
 
-    def make() -> Callable[[bytes], bytes]:
-        resampler = pcm.Resampler(wire_rate, output_rate, 1) if output_rate != wire_rate else None
-
-        def convert(data: bytes) -> bytes:
-            if resampler is not None:
-                data = resampler.process(data)
-            if channels != 1:
-                data = pcm.to_channels(data, 1, channels)
-            return data
-
-        return convert
+    def make() -> OutputAudioConverter:
+        return OutputAudioConverter(wire_rate, output_rate, channels)
 
     return make

@@ -23,7 +23,7 @@ import logging
 import time
 from binascii import a2b_base64
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from fullduplex.errors import (
     ConfigurationError,
@@ -52,8 +52,17 @@ logger = logging.getLogger("fullduplex_openai.protocol")
 
 Events = list[BidiOutputEvent]
 Handler = Callable[[dict[str, Any]], Events]
-#: Turns one chunk of wire audio of one item into SDK-boundary audio.
-AudioConverter = Callable[[bytes], bytes]
+
+
+class AudioConverter(Protocol):
+    """Turns the wire audio of one item into SDK-boundary audio, chunk by chunk."""
+
+    def __call__(self, data: bytes) -> bytes: ...
+
+    def flush(self) -> bytes:
+        """What the converter still holds when the item's audio ends."""
+        ...
+
 
 _NONE: Final[Events] = []  # shared "no events" result; never mutated
 
@@ -74,7 +83,6 @@ IGNORED_EVENTS: Final[frozenset[str]] = frozenset(
         "response.output_item.done",
         "response.content_part.added",
         "response.content_part.done",
-        "response.output_audio.done",
         "rate_limits.updated",
         "output_audio_buffer.started",
         "output_audio_buffer.stopped",
@@ -159,6 +167,7 @@ class RealtimeProtocol:
         self.outbox: list[dict[str, Any]] = []
         self._handlers: dict[str, Handler] = {
             "response.output_audio.delta": self._on_audio_delta,
+            "response.output_audio.done": self._on_audio_done,
             "response.output_audio_transcript.delta": self._on_transcript_delta,
             "response.output_text.delta": self._on_transcript_delta,
             "response.output_audio_transcript.done": self._on_transcript_done,
@@ -404,6 +413,25 @@ class RealtimeProtocol:
             )
         )
         return out
+
+    def _on_audio_done(self, event: dict[str, Any]) -> Events:
+        convert = self._convert
+        item_id = event.get("item_id")
+        if convert is None or item_id != self._audio_item or item_id in self._interrupted:
+            return _NONE
+        tail = convert.flush()
+        if not tail:
+            return _NONE
+        return [
+            BidiAudioStreamEvent(
+                tail,
+                self.output_rate,
+                self.output_channels,
+                self.wire_format,
+                event.get("response_id"),
+                item_id,
+            )
+        ]
 
     def _new_audio_item(self, item_id: str | None, response_id: str | None) -> Events:
         if self._audio_item is not None:
