@@ -18,6 +18,7 @@ from fullduplex.events import (
     BidiAudioTruncateEvent,
     BidiConnectionStartEvent,
     BidiErrorEvent,
+    BidiImageInputEvent,
     BidiInterruptionEvent,
     BidiLatencyEvent,
     BidiOutputEvent,
@@ -430,3 +431,19 @@ async def test_client_secret_works_as_api_key(emu: Emulator) -> None:
     assert any(isinstance(e, BidiAudioStreamEvent) for e in events)
     with pytest.raises(ModelAuthenticationError):
         await create_client_secret(api_key="sk-wrong", base_url=emu.base_url)
+
+
+async def test_image_input_is_sent_as_a_data_uri(emu: Emulator, make_model: Factory) -> None:
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+    model = make_model()
+    await model.start()
+    try:
+        await model.send(BidiImageInputEvent(png, mime_type="image/png"))
+        await model.send(BidiTextInputEvent("what do you see?"))
+        await collect_until(model, is_complete)
+    finally:
+        await model.stop()
+    items = [e["item"] for e in emu.received if e["type"] == "conversation.item.create"]
+    url = items[0]["content"][0]["image_url"]
+    assert url == "data:image/png;base64," + base64.b64encode(png).decode()
+    assert not [e for e in emu.sent_events if e["type"] == "error"]
