@@ -15,6 +15,7 @@ then only string concatenation.
 from __future__ import annotations
 
 import base64
+import re
 import zlib
 from functools import lru_cache
 from typing import Final
@@ -43,7 +44,11 @@ _PEAK: Final = 0.3  # of full scale
 
 
 def speech_duration_ms(text: str) -> int:
-    """How long the emulator takes to say ``text``."""
+    """How long the emulator takes to say ``text`` (a long text: the sum of its sentences)."""
+    if len(text) > _LONG_TEXT_CHARS:
+        sentences = [part for part in _SENTENCE_END.split(text) if part]
+        if len(sentences) > 1:
+            return sum(max(MIN_SPEECH_MS, len(s) * MS_PER_CHARACTER) for s in sentences)
     return max(MIN_SPEECH_MS, len(text) * MS_PER_CHARACTER)
 
 
@@ -115,9 +120,27 @@ def _alaw(pcm: npt.NDArray[np.int16]) -> bytes:
     return (((segment << 4) | mantissa | sign) ^ 0x55).astype(np.uint8).tobytes()
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+#: texts longer than this are voiced sentence by sentence (each sentence cached)
+_LONG_TEXT_CHARS: Final = 400
+
+
 @lru_cache(maxsize=256)
 def speech_audio(text: str, format_type: str = "audio/pcm") -> bytes:
-    """The audio for ``text`` in a GA output format (audio/pcm, audio/pcmu or audio/pcma)."""
+    """The audio for ``text`` in a GA output format (audio/pcm, audio/pcmu or audio/pcma).
+
+    Long texts are voiced per sentence, so repeated sentences cost nothing extra and a
+    long answer's audio never needs one huge synthesis.
+    """
+    if len(text) > _LONG_TEXT_CHARS:
+        sentences = [part for part in _SENTENCE_END.split(text) if part]
+        if len(sentences) > 1:
+            return b"".join(_voiced(sentence, format_type) for sentence in sentences)
+    return _voiced(text, format_type)
+
+
+@lru_cache(maxsize=1024)
+def _voiced(text: str, format_type: str) -> bytes:
     if format_type == "audio/pcm":
         return _to_pcm16(_speech_samples(text, PCM_RATE)).astype("<i2").tobytes()
     pcm = _to_pcm16(_speech_samples(text, G711_RATE))
