@@ -27,7 +27,7 @@ class BidiAudioIO:
         output_device: DeviceSpec = None,
         frame_ms: float = 20,
         *,
-        output_block_ms: float = 10,
+        output_block_ms: float = 20,
         input_sample_rate: int | None = None,
         output_sample_rate: int | None = None,
         input_channels: int | None = None,

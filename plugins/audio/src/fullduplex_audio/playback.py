@@ -87,6 +87,11 @@ class PlaybackBuffer:
         """Milliseconds of audio waiting to be handed to the device."""
         return self._buffered_bytes * 1000.0 / (self._frame_bytes * self.sample_rate)
 
+    @property
+    def has_unplayed(self) -> bool:
+        """Audio was handed to the device and has not all been heard yet."""
+        return bool(self._pending)
+
     # device thread side --------------------------------------------------------------
     def fill(self, out: memoryview, dac_time: float, now: float) -> int:
         """Fill one device block ``out`` (silence where nothing is queued); return bytes of audio.
@@ -119,6 +124,14 @@ class PlaybackBuffer:
             out[pos:size] = self._silence[: size - pos]
         self.report_heard(now)
         return pos
+
+    def forget_unplayed(self, now: float) -> None:
+        """The device dropped what it held (stream aborted at ``now``): report up to ``now`` only.
+
+        Call only while the device callback is not running.
+        """
+        self.report_heard(now)
+        self._pending.clear()
 
     def report_heard(self, now: float) -> None:
         """Report every item's audio whose DAC time has passed by ``now``."""

@@ -10,6 +10,7 @@ dropped instead of played.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,7 @@ from fullduplex.events import (
 )
 
 from .convert import PcmConverter
+from .devices import load_sounddevice
 from .playback import PlaybackBuffer
 from .settings import DirectionSettings
 from .streams import StreamFormat, choose_format, close_stream, open_stream
@@ -29,6 +31,8 @@ from .streams import StreamFormat, choose_format, close_stream, open_stream
 if TYPE_CHECKING:
     from fullduplex.agent import BidiAgent
     from fullduplex.io import PlaybackLedger
+
+logger = logging.getLogger(__name__)
 
 
 class SpeakerOutput:
@@ -43,6 +47,7 @@ class SpeakerOutput:
         self._converters: dict[tuple[int, int], PcmConverter] = {}
         self._interrupted: deque[str] = deque(maxlen=32)
         self._latency_s = 0.0
+        self._timestamps = True
 
     @property
     def stream_format(self) -> StreamFormat | None:
@@ -72,6 +77,7 @@ class SpeakerOutput:
         dac = float(timing.outputBufferDacTime)
         now = float(timing.currentTime)
         if dac <= 0.0 or now <= 0.0:
+            self._timestamps = False
             # the host API gives no timestamps: assume the stream's nominal latency
             now = time.monotonic()
             dac = now + self._latency_s
@@ -92,7 +98,9 @@ class SpeakerOutput:
             if data:
                 buffer.push(event.item_id, data)
         elif isinstance(event, BidiInterruptionEvent):
-            buffer.clear()
+            if buffer.clear() > 0 or buffer.has_unplayed:
+                # drop what the device itself still holds, too
+                await asyncio.to_thread(self._flush_device, buffer)
             if event.item_id is not None:
                 self._interrupted.append(event.item_id)
             for converter in self._converters.values():
@@ -103,6 +111,20 @@ class SpeakerOutput:
                 tail = converter.flush()
                 if tail:
                     buffer.push(None, tail)
+
+    def _flush_device(self, buffer: PlaybackBuffer) -> None:
+        """Abort and restart the stream: PortAudio discards the audio queued in the device."""
+        stream = self._stream
+        if stream is None:
+            return
+        sd = load_sounddevice()
+        try:
+            now = float(stream.time) if self._timestamps else time.monotonic()
+            stream.abort()
+            buffer.forget_unplayed(now)
+            stream.start()
+        except sd.PortAudioError:
+            logger.warning("could not restart the output stream after an interruption")
 
     def _converter(self, rate: int, channels: int, fmt: StreamFormat) -> PcmConverter:
         key = (rate, channels)
