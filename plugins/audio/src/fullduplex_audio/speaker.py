@@ -130,8 +130,14 @@ class SpeakerOutput:
         key = (rate, channels)
         converter = self._converters.get(key)
         if converter is None:
+            # a format change: what the previous converter still holds plays first
+            if self._buffer is not None:
+                for previous in self._converters.values():
+                    tail = previous.flush()
+                    if tail:
+                        self._buffer.push(None, tail)
             converter = PcmConverter(rate, channels, fmt.sample_rate, fmt.channels)
-            self._converters[key] = converter
+            self._converters = {key: converter}
         return converter
 
     async def stop(self) -> None:

@@ -198,21 +198,26 @@ class WavFileOutput:
         key = (event.sample_rate, event.channels)
         converter = self._converters.get(key)
         if converter is None:
+            # a format change: what the previous converter still holds comes first
+            self._flush_converters()
             converter = PcmConverter(event.sample_rate, event.channels, self._rate, self._channels)
-            self._converters[key] = converter
-        data = converter.process(event.audio)
+            self._converters = {key: converter}
+        self._write(converter.process(event.audio))
+
+    def _write(self, data: bytes) -> None:
         if data:
             self.written_ms += len(data) * 1000.0 / (2 * self._channels * self._rate)
             self._queue.put(data)
+
+    def _flush_converters(self) -> None:
+        for converter in self._converters.values():
+            self._write(converter.flush())
 
     async def stop(self) -> None:
         thread, self._thread = self._thread, None
         if thread is None:
             return
-        for converter in self._converters.values():
-            tail = converter.flush()
-            if tail:
-                self._queue.put(tail)
+        self._flush_converters()
         self._queue.put(None)
         await asyncio.to_thread(thread.join)
         if self._error is not None:
