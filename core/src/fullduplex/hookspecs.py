@@ -24,8 +24,9 @@ plugins) or on methods of an object passed in ``BidiAgent(plugins=[...])``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 import pluggy
 
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from .events import BidiConnectionRestartEvent, BidiInterruptionEvent, ToolResultEvent
     from .messages import Message
     from .model import BidiModel
+    from .registry import ModelOptions
     from .tools import AgentTool, ToolCall
 
 PROJECT = "fullduplex"
@@ -44,8 +46,30 @@ hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
+#: Starts a provider's offline server (an emulator, a local model) when entered;
+#: the context manager yields the factory keyword arguments that connect to it,
+#: and stops the server on exit. Entered from synchronous code, before the
+#: conversation's event loop runs, so a server with its own loop uses a thread.
+LocalServer: TypeAlias = Callable[[], AbstractContextManager[Mapping[str, Any]]]
+
+#: ``True`` when the provider can reach its real service without more settings
+#: (a key in the environment, say). Must be cheap and must never reveal the key.
+CredentialsCheck: TypeAlias = Callable[[], bool]
+
+#: Maps the provider-neutral options of ``fullduplex chat`` (a
+#: :class:`~fullduplex.registry.ModelOptions`) to factory keyword arguments.
+OptionsMapper: TypeAlias = Callable[["ModelOptions"], Mapping[str, Any]]
+
+
 class RegisterModel(Protocol):
-    """``register(provider, factory, models=(...))`` inside ``register_models``."""
+    """``register(provider, factory, models=(...), ...)`` inside ``register_models``.
+
+    The optional extras let tools such as ``fullduplex chat`` drive a provider
+    without naming it: ``local_server`` offers an offline server,
+    ``has_credentials`` says whether the real service is reachable as
+    configured, ``options`` maps the generic options (voice, base URL) to the
+    factory's own keyword arguments.
+    """
 
     def __call__(
         self,
@@ -53,6 +77,9 @@ class RegisterModel(Protocol):
         factory: Callable[..., BidiModel],
         *,
         models: tuple[str, ...] = (),
+        local_server: LocalServer | None = None,
+        has_credentials: CredentialsCheck | None = None,
+        options: OptionsMapper | None = None,
     ) -> None: ...
 
 
@@ -150,6 +177,9 @@ def on_connection_restart(agent: BidiAgent, event: BidiConnectionRestartEvent) -
 
 __all__ = [
     "PROJECT",
+    "CredentialsCheck",
+    "LocalServer",
+    "OptionsMapper",
     "RegisterIO",
     "RegisterModel",
     "RegisterTool",

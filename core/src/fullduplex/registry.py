@@ -32,6 +32,7 @@ from .plugins import Plugins, plugins, warn_plugin
 if TYPE_CHECKING:
     import click
 
+    from .hookspecs import CredentialsCheck, LocalServer, OptionsMapper
     from .model import BidiModel
     from .tools import AgentTool
 
@@ -81,6 +82,20 @@ class MissingPluginAttributeError(MissingPluginError, AttributeError):
 
 
 @attrs.frozen(slots=True)
+class ModelOptions:
+    """Provider-neutral model settings a front end (``fullduplex chat``) may offer.
+
+    A provider that registers an ``options`` mapper turns these into its own
+    factory arguments; ``None`` means "not given, keep the provider's default".
+    """
+
+    #: the voice to speak with (a name the provider accepts)
+    voice: str | None = None
+    #: the URL of a server that speaks the provider's protocol
+    base_url: str | None = None
+
+
+@attrs.frozen(slots=True)
 class Registration:
     """One named thing a plugin registered."""
 
@@ -91,6 +106,12 @@ class Registration:
     distribution: str | None
     #: model ids a provider declared (``kind == "models"`` only)
     models: tuple[str, ...] = ()
+    #: the provider's offline server, if it offers one (``kind == "models"`` only)
+    local_server: LocalServer | None = None
+    #: whether the provider's real service is reachable as configured, if it can tell
+    has_credentials: CredentialsCheck | None = None
+    #: maps :class:`ModelOptions` to the factory's keyword arguments, if supported
+    options: OptionsMapper | None = None
 
     @property
     def export_name(self) -> str | None:
@@ -270,18 +291,44 @@ def _make_register(
         return name
 
     def register_model(
-        provider: str, factory: Callable[..., BidiModel], *, models: tuple[str, ...] = ()
+        provider: str,
+        factory: Callable[..., BidiModel],
+        *,
+        models: tuple[str, ...] = (),
+        local_server: LocalServer | None = None,
+        has_credentials: CredentialsCheck | None = None,
+        options: OptionsMapper | None = None,
     ) -> None:
         check_name("provider", provider)
         if not callable(factory):
             raise ConfigurationError(f"factory: expected a callable, got {factory!r}")
+        extras = {
+            "local_server": local_server,
+            "has_credentials": has_credentials,
+            "options": options,
+        }
+        for field, value in extras.items():
+            if value is not None and not callable(value):
+                raise ConfigurationError(f"{field}: expected a callable or None, got {value!r}")
         given: object = models
         model_ids = (given,) if isinstance(given, str) else tuple(models)
         if not all(isinstance(m, str) and m for m in model_ids):
             raise ConfigurationError(
                 f"models: expected a tuple of model id strings, got {models!r}"
             )
-        claim(Registration("models", provider, factory, plugin, distribution, model_ids))
+        claim(
+            Registration(
+                "models",
+                provider,
+                factory,
+                plugin,
+                distribution,
+                model_ids,
+                local_server=local_server,
+                has_credentials=has_credentials,
+                options=options,
+            )
+        )
 
     def register_io(name: str, factory: Callable[..., Any]) -> None:
         check_name("name", name)
@@ -390,6 +437,23 @@ def get_model(name: str, **kwargs: Any) -> BidiModel:
     models faster than plugins update). A bare provider name uses the factory's
     default model; a bare model id works when exactly one provider lists it.
     """
+    entry, model_id = model_registration(name)
+    factory: Callable[..., BidiModel] = entry.obj  # type: ignore[assignment]
+    if model_id is not None:
+        if "model_id" in kwargs:
+            raise ConfigurationError(
+                f"model_id: given twice, in {name!r} and as a keyword; give it once"
+            )
+        return factory(model_id=model_id, **kwargs)
+    return factory(**kwargs)
+
+
+def model_registration(name: str) -> tuple[Registration, str | None]:
+    """The provider registration behind a model name, and the model id (``None``: default).
+
+    Resolves names as :func:`get_model` does, without building the model, so a
+    front end can look at what the provider offers (a local server, say) first.
+    """
     if not isinstance(name, str) or not name:
         raise ConfigurationError(f"model: expected 'provider/model-id', got {name!r}")
     reg_ = registry()
@@ -399,16 +463,9 @@ def get_model(name: str, **kwargs: Any) -> BidiModel:
         if provider not in reg_.names("models") and len(owners) == 1:
             provider, model_id, sep = owners[0].name, name, "/"
     entry = reg_.lookup("models", provider)
-    factory: Callable[..., BidiModel] = entry.obj  # type: ignore[assignment]
-    if sep:
-        if not model_id:
-            raise ConfigurationError(f"model: expected 'provider/model-id', got {name!r}")
-        if "model_id" in kwargs:
-            raise ConfigurationError(
-                f"model_id: given twice, in {name!r} and as a keyword; give it once"
-            )
-        return factory(model_id=model_id, **kwargs)
-    return factory(**kwargs)
+    if sep and not model_id:
+        raise ConfigurationError(f"model: expected 'provider/model-id', got {name!r}")
+    return entry, (model_id if sep else None)
 
 
 def get_io(name: str, **kwargs: Any) -> Any:
@@ -488,6 +545,7 @@ __all__ = [
     "MissingPluginAttributeError",
     "MissingPluginError",
     "MissingPluginImportError",
+    "ModelOptions",
     "PluginRecord",
     "Registration",
     "Registry",
@@ -496,6 +554,7 @@ __all__ = [
     "get_tool",
     "install_hint",
     "list_plugins",
+    "model_registration",
     "registry",
     "resolve_export",
 ]
