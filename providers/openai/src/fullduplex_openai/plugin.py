@@ -7,12 +7,17 @@ the provider down with it, and loading plugins stays cheap.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 from fullduplex.hookspecs import RegisterModel, hookimpl
 
 if TYPE_CHECKING:
     import click
+
+    from fullduplex.registry import ModelOptions
 
 #: Model names offered as ``openai/<name>``; any other id works with the class directly.
 MODEL_IDS: tuple[str, ...] = (
@@ -31,7 +36,38 @@ def register_models(register: RegisterModel) -> None:
     """Provider ``openai``: ``BidiOpenAIRealtimeModel`` for the GA Realtime models."""
     from .model import BidiOpenAIRealtimeModel
 
-    register("openai", BidiOpenAIRealtimeModel, models=MODEL_IDS)
+    register(
+        "openai",
+        BidiOpenAIRealtimeModel,
+        models=MODEL_IDS,
+        local_server=local_emulator,
+        has_credentials=has_api_key,
+        options=model_options,
+    )
+
+
+def has_api_key() -> bool:
+    """Whether ``OPENAI_API_KEY`` is set (the key itself is never read out)."""
+    return bool(os.environ.get("OPENAI_API_KEY", "").strip())
+
+
+@contextmanager
+def local_emulator() -> Iterator[Mapping[str, Any]]:
+    """The embedded emulator on a free loopback port, served from its own thread."""
+    from .emulator import Emulator
+
+    with Emulator(port=0).start_in_thread() as running:
+        yield {"client_config": {"base_url": running.base_url, "api_key": running.api_key}}
+
+
+def model_options(options: ModelOptions) -> Mapping[str, Any]:
+    """``--voice`` goes to ``provider_config.audio.voice``, ``--base-url`` to ``client_config``."""
+    kwargs: dict[str, Any] = {}
+    if options.voice is not None:
+        kwargs["provider_config"] = {"audio": {"voice": options.voice}}
+    if options.base_url is not None:
+        kwargs["client_config"] = {"base_url": options.base_url}
+    return kwargs
 
 
 @hookimpl
