@@ -29,7 +29,7 @@ from .registry import Kind, Registration, list_plugins, registry
 #: ``"module:attribute"`` of built-in commands that live in their own modules
 #: (``fullduplex chat``, say). Imported when the group is built; one that fails
 #: to import is reported and skipped like a broken plugin.
-BUILTIN_COMMANDS: tuple[str, ...] = ()
+BUILTIN_COMMANDS: tuple[str, ...] = ("fullduplex.chat:chat",)
 
 
 @attrs.define
@@ -93,6 +93,7 @@ def _registration_dict(reg: Registration) -> dict[str, object]:
     }
     if reg.kind == "models":
         data["models"] = list(reg.models)
+        data["local_server"] = reg.local_server is not None
     if reg.kind == "tools":
         spec = getattr(reg.obj, "spec", None)
         data["description"] = getattr(spec, "description", None)
@@ -203,12 +204,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     with _plain_warnings(sys.stderr):
         try:
             group = build_cli()
-            group.main(
+            # Without standalone mode click returns ctx.exit(code)'s code instead of raising.
+            returned = group.main(
                 args=list(argv) if argv is not None else None,
                 prog_name="fullduplex",
                 standalone_mode=False,
                 obj=options,
             )
+            if isinstance(returned, int) and not isinstance(returned, bool) and returned:
+                sys.exit(returned)
         except click.exceptions.Exit as exc:
             sys.exit(exc.exit_code)
         except click.ClickException as exc:

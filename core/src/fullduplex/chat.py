@@ -1,0 +1,281 @@
+"""``fullduplex chat``: talk to a model from the terminal, a microphone or WAV files.
+
+The command knows no provider by name. It asks the registry what the chosen
+provider offers (see :class:`~fullduplex.hookspecs.RegisterModel`): whether its
+real service is reachable as configured (``has_credentials``), an offline
+server it can start in this process (``local_server``, the OpenAI provider's
+emulator, say), and how the generic ``--voice`` / ``--base-url`` map onto its
+factory (``options``). Without credentials, or with ``--emulator``, the local
+server is used and one line on stderr says so.
+
+IO channels are looked up by their registered names too: ``text`` by default,
+``audio`` for ``--audio``, ``wav`` for the WAV options. The transcript is
+always printed on stdout.
+
+Exit codes (shared with the rest of the command line):
+
+- 0: the conversation ended (the input was finished and answered, or the
+  model called ``stop_conversation``);
+- 1: failure, one line on stderr (``--debug`` prints the traceback). A model,
+  tool or channel name no plugin provides is a failure too, as in
+  ``fullduplex models NAME``: the message lists the names that exist;
+- 2: a command line click refuses (unknown option, missing file, options
+  that cannot go together, an option the provider does not support);
+- 130: interrupted with Ctrl-C (SIGINT); the conversation is stopped cleanly
+  first, as the shell convention 128 + SIGINT says.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from .registry import ModelOptions, Registration, get_io, get_tool, model_registration, registry
+
+if TYPE_CHECKING:
+    from .agent import BidiAgent
+    from .io import BidiInput, BidiOutput
+
+#: Environment variable naming the default model of ``fullduplex chat``.
+MODEL_ENV = "FULLDUPLEX_MODEL"
+
+#: Exit status after Ctrl-C: 128 + SIGINT.
+EXIT_INTERRUPTED = 130
+
+
+def _say(message: str) -> None:
+    """One status line on stderr, so stdout stays the transcript."""
+    click.echo(f"fullduplex: {message}", err=True)
+
+
+def default_model() -> str:
+    """``$FULLDUPLEX_MODEL``, else the first model of the only registered provider."""
+    configured = os.environ.get(MODEL_ENV, "").strip()
+    if configured:
+        return configured
+    providers = registry().entries("models")
+    if len(providers) == 1:
+        only = providers[0]
+        return f"{only.name}/{only.models[0]}" if only.models else only.name
+    names = ", ".join(reg.name for reg in providers) or "none installed"
+    raise click.UsageError(
+        f"choose a model with -m PROVIDER/MODEL or {MODEL_ENV} (providers: {names})"
+    )
+
+
+def _deep_merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    """``extra`` over ``base``; nested mappings merge key by key."""
+    merged = dict(base)
+    for key, value in extra.items():
+        current = merged.get(key)
+        if isinstance(value, Mapping) and isinstance(current, Mapping):
+            merged[key] = _deep_merge(current, value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _option_kwargs(provider: Registration, options: ModelOptions) -> Mapping[str, Any]:
+    """The factory arguments for ``--voice`` / ``--base-url``, via the provider's mapper."""
+    given = [
+        flag
+        for flag, value in (("--voice", options.voice), ("--base-url", options.base_url))
+        if value is not None
+    ]
+    if not given:
+        return {}
+    if provider.options is None:
+        raise click.UsageError(
+            f"provider {provider.name!r} does not take {' or '.join(given)} "
+            f"(plugin {provider.plugin!r} maps no chat options)"
+        )
+    return provider.options(options)
+
+
+def _choose_local_server(
+    provider: Registration, emulator: bool, base_url: str | None
+) -> tuple[AbstractContextManager[Mapping[str, Any]] | None, str]:
+    """The provider's local server to start (or ``None``) and why it is used."""
+    if emulator:
+        if provider.local_server is None:
+            raise click.UsageError(
+                f"--emulator: provider {provider.name!r} offers no local server "
+                f"(plugin {provider.plugin!r})"
+            )
+        return provider.local_server(), "as asked with --emulator"
+    if base_url is not None or provider.local_server is None:
+        return None, ""
+    if provider.has_credentials is not None and not provider.has_credentials():
+        return provider.local_server(), "no credentials found"
+    return None, ""
+
+
+def _channels(
+    audio: bool, input_wav: Path | None, output_wav: Path | None
+) -> tuple[list[BidiInput], list[BidiOutput]]:
+    """The inputs and outputs the options ask for (channels looked up by name)."""
+    text_io = get_io("text")
+    inputs: list[BidiInput] = []
+    outputs: list[BidiOutput] = []
+    wav_io = None
+    if input_wav is not None or output_wav is not None:
+        wav_io = get_io("wav", input_path=input_wav, output_path=output_wav)
+    sound_io = get_io("audio") if audio else None
+    if wav_io is not None and input_wav is not None:
+        inputs.append(wav_io.input())
+    elif sound_io is not None:
+        inputs.append(sound_io.input())
+    else:
+        inputs.append(text_io.input())
+    if sound_io is not None:
+        outputs.append(sound_io.output())
+    if wav_io is not None and output_wav is not None:
+        outputs.append(wav_io.output())
+    outputs.append(text_io.output())
+    return inputs, outputs
+
+
+def _tools(names: Sequence[str]) -> list[Any]:
+    """The named tools, plus ``stop_conversation`` so saying goodbye ends the chat."""
+    chosen: dict[str, Any] = {}
+    for name in (*names, "stop_conversation"):
+        if name not in chosen:
+            chosen[name] = get_tool(name)
+    return list(chosen.values())
+
+
+@contextlib.contextmanager
+def _server(
+    server: AbstractContextManager[Mapping[str, Any]] | None,
+) -> Iterator[Mapping[str, Any]]:
+    if server is None:
+        yield {}
+        return
+    with server as connect_kwargs:
+        yield connect_kwargs
+
+
+async def _converse(
+    agent: BidiAgent,
+    inputs: list[BidiInput],
+    outputs: list[BidiOutput],
+    *,
+    report_leftovers: bool,
+) -> None:
+    """Run the conversation; with ``--debug``, name any task it left running."""
+    try:
+        await agent.run(inputs=inputs, outputs=outputs)
+    finally:
+        if report_leftovers:
+            current = asyncio.current_task()
+            for task in asyncio.all_tasks():
+                if task is not current and not task.done():
+                    _say(f"debug: task left running after the conversation: {task.get_name()}")
+
+
+def _mark_debug(ctx: click.Context) -> None:
+    """Make the top-level error handler print the traceback (``chat --debug``)."""
+    from .cli import _Options
+
+    options = ctx.find_object(_Options)
+    if options is not None:
+        options.debug = True
+
+
+@click.command("chat")
+@click.option(
+    "-m",
+    "--model",
+    "model_name",
+    metavar="PROVIDER/MODEL",
+    help=f"The model, e.g. openai/gpt-realtime (default: ${MODEL_ENV}, or the only provider).",
+)
+@click.option("--voice", help="The voice to answer with (a name the provider accepts).")
+@click.option("--system", "system_prompt", metavar="TEXT", help="The system prompt.")
+@click.option(
+    "--tool",
+    "tool_names",
+    multiple=True,
+    metavar="NAME",
+    help="Give the model a registered tool (repeatable; see 'fullduplex tools').",
+)
+@click.option("--audio", is_flag=True, help="Talk through the microphone and the speaker.")
+@click.option(
+    "--input-wav",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Stream this WAV file as your voice (in place of typed text or the microphone).",
+)
+@click.option(
+    "--output-wav",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Record the model's speech into this WAV file.",
+)
+@click.option(
+    "--emulator",
+    is_flag=True,
+    help="Use the provider's embedded offline server even when credentials are set.",
+)
+@click.option("--base-url", metavar="URL", help="Connect to this server (any compatible endpoint).")
+@click.option("--debug", is_flag=True, help="Show the full traceback when the chat fails.")
+@click.pass_context
+def chat(
+    ctx: click.Context,
+    model_name: str | None,
+    voice: str | None,
+    system_prompt: str | None,
+    tool_names: tuple[str, ...],
+    audio: bool,
+    input_wav: Path | None,
+    output_wav: Path | None,
+    emulator: bool,
+    base_url: str | None,
+    debug: bool,
+) -> None:
+    """Talk with a model: type (or pipe) text, or use --audio / the WAV options.
+
+    Without the provider's credentials (for OpenAI: OPENAI_API_KEY) the
+    provider's embedded emulator answers, offline. Ends when the input ends and
+    the last answer is complete, when the model calls stop_conversation (say
+    goodbye), or on Ctrl-C (exit status 130).
+
+    \b
+    echo "what is 12 times 7?" | fullduplex chat --tool calculator
+    """
+    if debug:
+        _mark_debug(ctx)
+    if emulator and base_url is not None:
+        raise click.UsageError("--emulator and --base-url cannot be used together")
+    name = model_name if model_name is not None else default_model()
+    provider, _ = model_registration(name)
+    kwargs = _option_kwargs(provider, ModelOptions(voice=voice, base_url=base_url))
+    server, why = _choose_local_server(provider, emulator, base_url)
+    tools = _tools(tool_names)
+    inputs, outputs = _channels(audio, input_wav, output_wav)
+
+    from .agent import BidiAgent
+    from .registry import get_model
+
+    try:
+        with _server(server) as connect_kwargs:
+            model = get_model(name, **_deep_merge(kwargs, connect_kwargs))
+            if server is not None:
+                _say(
+                    f"using the embedded emulator of provider {provider.name!r} "
+                    f"(a local offline server in this process; {why})"
+                )
+            agent = BidiAgent(model, tools=tools, system_prompt=system_prompt)
+            asyncio.run(_converse(agent, inputs, outputs, report_leftovers=debug))
+    except KeyboardInterrupt:
+        _say("conversation ended (Ctrl-C)")
+        sys.exit(EXIT_INTERRUPTED)
+
+
+__all__ = ["EXIT_INTERRUPTED", "MODEL_ENV", "chat", "default_model"]
