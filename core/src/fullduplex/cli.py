@@ -93,7 +93,6 @@ def _registration_dict(reg: Registration) -> dict[str, object]:
     }
     if reg.kind == "models":
         data["models"] = list(reg.models)
-        data["local_server"] = reg.local_server is not None
     if reg.kind == "tools":
         spec = getattr(reg.obj, "spec", None)
         data["description"] = getattr(spec, "description", None)
