@@ -188,7 +188,10 @@ class PulseServer:
             with contextlib.suppress(Exception):
                 recorder.stop()
         self._keepalive = []
-        subprocess.run(["pactl", "exit"], env=self.env, capture_output=True, timeout=10)
+        if self._pid is None and not self.socket.exists():
+            return  # never started
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            subprocess.run(["pactl", "exit"], env=self.env, capture_output=True, timeout=10)
         if self._pid is not None:
             deadline = time.monotonic() + 5
             while time.monotonic() < deadline and _alive(self._pid):
