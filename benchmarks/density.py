@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import random
@@ -39,6 +40,16 @@ async def _session_client(url: str, sessions: int, warmup_s: float, window_s: fl
     from fullduplex import BidiAgent, BidiAudioInputEvent
     from fullduplex.events import BidiAudioStreamEvent, BidiResponseCompleteEvent
 
+    gc_pauses: list[tuple[int, int]] = []  # (generation, ns)
+    gc_started = [0]
+
+    def on_gc(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            gc_started[0] = time.perf_counter_ns()
+        else:
+            gc_pauses.append((int(info["generation"]), time.perf_counter_ns() - gc_started[0]))
+
+    gc.callbacks.append(on_gc)
     agents = [BidiAgent(make_model(url)) for _ in range(sessions)]
     for first in range(0, sessions, 50):
         await asyncio.gather(*(a.start() for a in agents[first : first + 50]))
@@ -85,7 +96,9 @@ async def _session_client(url: str, sessions: int, warmup_s: float, window_s: fl
         await agent.send(command("paced", frames=frames))
     tasks = [asyncio.create_task(reader(a)) for a in agents]
     tasks += [asyncio.create_task(sender(a)) for a in agents]
+    gc_pauses.clear()
     cpu, wall = await cpu_window()
+    window_gc = list(gc_pauses)
     try:
         async with asyncio.timeout(warmup_s + window_s + 60):
             await asyncio.gather(*tasks)
@@ -115,6 +128,10 @@ async def _session_client(url: str, sessions: int, warmup_s: float, window_s: fl
                 "recv_client_lag_ms_p99": rnd(ms(client_lag, 0.99)),
                 "send_lag_ms_p50": rnd(ms(send_lag, 0.5)),
                 "send_lag_ms_p99": rnd(ms(send_lag, 0.99)),
+                "gc_collections_by_generation": [
+                    sum(1 for g, _ in window_gc if g == gen) for gen in range(3)
+                ],
+                "gc_pause_ms_max": rnd(max((ns for _, ns in window_gc), default=0) / 1e6),
             }
         )
     )

@@ -1,0 +1,140 @@
+"""Tool overhead: ``function_call_arguments.done`` on the wire -> ``function_call_output`` back.
+
+The benchmark server (its own process, CPU 1) answers each request with a
+function call to ``bench_tool``, stamping ``time.monotonic_ns()`` just before
+writing ``response.function_call_arguments.done``, and stamps the arrival of the
+``function_call_output`` item. The client (its own process, CPU 0) is a
+``BidiAgent`` with a ``@tool`` that stamps its own start and end; the overhead
+is the round trip less the tool's own time. The ``floor`` is a bare websockets
+client that answers the call as soon as it parses ``arguments.done`` (its tool
+time is zero): two loopback hops, a parse and a send.
+
+Prints JSON; asserts nothing.
+
+    .venv/bin/python benchmarks/tool_overhead.py [--quick] [--calls 500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import time
+from typing import Any
+
+from _common import API_KEY, ServerProcess, command, emit, make_model, percentile, rnd, run_client
+
+
+async def _floor_client(url: str, count: int) -> list[int]:
+    import orjson
+    import websockets
+
+    async with websockets.connect(
+        url,
+        additional_headers={"Authorization": f"Bearer {API_KEY}"},
+        compression=None,
+        max_size=None,
+    ) as ws:
+        await ws.recv()
+        await ws.send(json.dumps({"type": "session.update", "session": {"type": "realtime"}}))
+        await ws.recv()
+        content = [{"type": "input_text", "text": command("tool")}]
+        create = json.dumps(
+            {
+                "type": "conversation.item.create",
+                "item": {"type": "message", "role": "user", "content": content},
+            }
+        )
+        for _ in range(count):
+            await ws.send(create)
+            await ws.send(json.dumps({"type": "response.create"}))
+            done = 0
+            while done < 2:
+                event = orjson.loads(await ws.recv(decode=False))
+                kind = event["type"]
+                if kind == "response.function_call_arguments.done":
+                    output = {
+                        "type": "conversation.item.create",
+                        "item": {
+                            "type": "function_call_output",
+                            "call_id": event["call_id"],
+                            "output": "1",
+                        },
+                    }
+                    await ws.send(orjson.dumps(output), text=True)
+                    await ws.send(b'{"type":"response.create"}', text=True)
+                elif kind == "response.done":
+                    done += 1
+    return [0] * count
+
+
+async def _agent_client(base_url: str, count: int) -> list[int]:
+    from fullduplex import BidiAgent, tool
+    from fullduplex.events import BidiResponseCompleteEvent
+
+    own: list[int] = []
+
+    @tool
+    async def bench_tool(n: int) -> str:
+        """Return n (the benchmark's tool; it stamps its own run time)."""
+        start = time.monotonic_ns()
+        result = str(n)
+        own.append(time.monotonic_ns() - start)
+        return result
+
+    async with BidiAgent(make_model(base_url), tools=[bench_tool]) as agent:
+        for _ in range(count):
+            await agent.send(command("tool"))
+            completed = 0
+            async for event in agent.receive():
+                if type(event) is BidiResponseCompleteEvent:
+                    completed += 1
+                    if completed == 2:
+                        break
+    return own
+
+
+def _summary(server: dict[str, Any], own: list[int]) -> dict[str, Any]:
+    pairs = server["tool_calls"]
+    overhead = [
+        (received - sent - tool_ns) / 1e6
+        for (sent, received), tool_ns in zip(pairs, own, strict=False)
+        if received is not None
+    ]
+    return {
+        "calls": len(pairs),
+        "answered": len(overhead),
+        "tool_own_time_ms_median": rnd(percentile([t / 1e6 for t in own], 0.5), 4),
+        "overhead_ms_p50": rnd(percentile(overhead, 0.5)),
+        "overhead_ms_p99": rnd(percentile(overhead, 0.99)),
+        "overhead_ms_max": rnd(percentile(overhead, 1.0)),
+    }
+
+
+def main(count: int, quick: bool) -> None:
+    results: dict[str, Any] = {}
+    with ServerProcess(cpu=1) as server:
+        for variant in ("floor", "agent"):
+            url = server.raw_url if variant == "floor" else server.url
+            client = run_client(
+                [__file__, "--client", variant, "--url", url, "--calls", str(count)]
+            )
+            results[variant] = _summary(server.stats(), client["own"])
+    emit({"benchmark": "tool_overhead", "quick": quick, "results": results})
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="200 calls")
+    parser.add_argument("--calls", type=int, default=None, help="how many (1000)")
+    parser.add_argument("--client", choices=("floor", "agent"), help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    options = parser.parse_args()
+    count = options.calls or (200 if options.quick else 1000)
+    if options.client:
+        os.sched_setaffinity(0, {0})
+        runner = _floor_client if options.client == "floor" else _agent_client
+        print(json.dumps({"own": asyncio.run(runner(options.url, count))}))
+    else:
+        main(count, options.quick)
