@@ -660,6 +660,7 @@ class BidiAgent:
             or self._awaiting_answer
             or self._restarting
             or self._held
+            or getattr(self.model, "answer_pending", False)
         )
 
     async def _wait_settled(self) -> None:

@@ -16,6 +16,12 @@ Contract the agent relies on:
   :class:`~fullduplex.errors.ModelConnectionError` (``restartable``); the agent
   then calls ``stop()`` and ``start()`` again with the full history.
 - ``send`` may be called from any task while ``receive`` is being iterated.
+
+Optional: a model may expose a boolean ``answer_pending`` attribute, true while
+it owes an answer it has not begun (input queued behind the active response,
+a response requested but not yet started). ``BidiAgent.run()`` waits for it
+to clear before ending after its inputs finish, so a burst of typed lines gets
+every answer. Models without it are judged by the events they emit alone.
 """
 
 from __future__ import annotations

@@ -3,9 +3,7 @@ restarts after a drop and after ``timeout_s``, and interruption through playback
 
 from __future__ import annotations
 
-import ast
 import asyncio
-import operator
 from typing import Any
 
 from fullduplex import BidiAgent
@@ -20,39 +18,12 @@ from fullduplex.events import (
 )
 from fullduplex.models import BidiOpenAIRealtimeModel
 from fullduplex.testing import RecordingOutput, ScriptedInput
-from fullduplex.tools import stop_conversation, tool
+from fullduplex.tools import stop_conversation
 from fullduplex_openai.emulator import Emulator, Faults
 from fullduplex_openai.emulator.synth import silence_pcm16, tone_pcm16
+from fullduplex_tools import calculator
 
 KEY = "emu-key-DO-NOT-LOG-4242"  # the key of the conftest's emulator
-
-_OPS = {
-    ast.Add: operator.add,
-    ast.Sub: operator.sub,
-    ast.Mult: operator.mul,
-    ast.Div: operator.truediv,
-}
-
-
-@tool
-def calculator(expression: str) -> str:
-    """Evaluate an arithmetic expression.
-
-    Args:
-        expression: the expression, such as "12 * 7".
-    """
-
-    def walk(node: ast.AST) -> float:
-        if isinstance(node, ast.Expression):
-            return walk(node.body)
-        if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
-            return float(node.value)
-        if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
-            return _OPS[type(node.op)](walk(node.left), walk(node.right))
-        raise ValueError("unsupported expression")
-
-    value = walk(ast.parse(expression, mode="eval"))
-    return str(int(value)) if value.is_integer() else str(value)
 
 
 class GateOutput(RecordingOutput):
@@ -110,6 +81,23 @@ async def test_seed_example_with_scripted_io(emu: Emulator) -> None:
     assert emu.received[0]["session"]["audio"]["output"]["voice"] == "coral"
     tools = {t["name"] for t in emu.received[0]["session"]["tools"]}
     assert tools == {"calculator", "stop_conversation"}
+
+
+async def test_lines_typed_before_the_first_answer_each_get_an_answer() -> None:
+    """run() ends only when every queued line was answered, not after the first answer.
+
+    The server is slow to start each response (as over a real network), so the
+    second answer is owed for a while after the first one completes.
+    """
+    output = RecordingOutput()
+    async with Emulator(api_key=KEY, port=0, faults=Faults(response_delay_s=0.3)) as slow:
+        model = BidiOpenAIRealtimeModel(client_config={"api_key": KEY, "base_url": slow.base_url})
+        agent = BidiAgent(model=model)
+        async with asyncio.timeout(20):
+            await agent.run(
+                inputs=[ScriptedInput(["hello there", "tell me a joke"])], outputs=[output]
+            )
+    assert finals(output) == ["You said: hello there", "You said: tell me a joke"]
 
 
 async def test_dropped_connection_restarts_with_history_and_held_input(emu: Emulator) -> None:

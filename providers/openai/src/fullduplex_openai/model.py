@@ -140,6 +140,11 @@ class BidiOpenAIRealtimeModel:
         return self._capabilities
 
     @property
+    def answer_pending(self) -> bool:
+        """An answer is owed and not yet begun (read by ``BidiAgent.run()``)."""
+        return self._protocol.answer_pending
+
+    @property
     def session_config(self) -> dict[str, Any]:
         """The session sent in ``session.update`` (without tools and instructions)."""
         return dict(self._config.base_session)

@@ -239,6 +239,11 @@ class RealtimeProtocol:
         """A response is streaming, or one was requested and has not started yet."""
         return self._active_response is not None or self._create_inflight is not None
 
+    @property
+    def answer_pending(self) -> bool:
+        """An answer is owed but has not started: requested, or queued behind another."""
+        return self._create_inflight is not None or self._owed_user or self._owed_tools
+
     def at_pause(self) -> bool:
         """A natural pause: nothing streaming, no user turn open, no tool pending.
 
