@@ -24,13 +24,23 @@ import argparse
 import asyncio
 import gc
 import json
-import os
 import random
 import struct
 import time
 from typing import Any
 
-from _common import ServerProcess, command, emit, make_model, percentile, rnd, run_client
+from _common import (
+    ServerProcess,
+    command,
+    emit,
+    load_average,
+    make_model,
+    median,
+    percentile,
+    pin,
+    rnd,
+    run_client,
+)
 
 PERIOD_NS = 20_000_000
 CHUNK = bytes(960)
@@ -137,26 +147,43 @@ async def _session_client(url: str, sessions: int, warmup_s: float, window_s: fl
     )
 
 
-def main(counts: list[int], warmup_s: float, window_s: float, quick: bool) -> None:
+def main(counts: list[int], warmup_s: float, window_s: float, reps: int, quick: bool) -> None:
     rows: list[dict[str, Any]] = []
     with ServerProcess(cpu=1) as server:
         for sessions in counts:
-            row = run_client(
-                [
-                    __file__,
-                    "--client",
-                    server.url,
-                    "--sessions",
-                    str(sessions),
-                    "--warmup",
-                    str(warmup_s),
-                    "--window",
-                    str(window_s),
-                ]
-            )
-            stats = server.stats()
-            row["server_send_late_ms_p99"] = rnd(stats["server_send_late_ms_p99"])
-            row["server_appends_received"] = stats["appends"]
+            runs: list[dict[str, Any]] = []
+            for _ in range(reps):
+                load = load_average()
+                run = run_client(
+                    [
+                        __file__,
+                        "--client",
+                        server.url,
+                        "--sessions",
+                        str(sessions),
+                        "--warmup",
+                        str(warmup_s),
+                        "--window",
+                        str(window_s),
+                    ]
+                )
+                stats = server.stats()
+                run["load_average_before"] = load
+                run["server_send_late_ms_p99"] = rnd(stats["server_send_late_ms_p99"])
+                run["server_appends_received"] = stats["appends"]
+                runs.append(run)
+            row: dict[str, Any] = {"sessions": sessions, "repetitions": reps}
+            for key in (
+                "cpu_core_pct",
+                "cpu_per_session_pct",
+                "recv_lag_ms_p50",
+                "recv_lag_ms_p99",
+                "recv_client_lag_ms_p99",
+                "send_lag_ms_p99",
+            ):
+                values = [r[key] for r in runs if r[key] is not None]
+                row[f"median_{key}"] = rnd(median(values))
+            row["runs"] = runs
             rows.append(row)
     emit(
         {
@@ -178,10 +205,11 @@ if __name__ == "__main__":
     parser.add_argument("--sessions", default=None, help="comma-separated N values")
     parser.add_argument("--warmup", type=float, default=None, help="seconds before measuring")
     parser.add_argument("--window", type=float, default=None, help="seconds measured")
+    parser.add_argument("--reps", type=int, default=None, help="runs per N (3; quick 1)")
     parser.add_argument("--client", help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.client:
-        os.sched_setaffinity(0, {0})
+        pin(0)
         asyncio.run(
             _session_client(options.client, int(options.sessions), options.warmup, options.window)
         )
@@ -190,4 +218,5 @@ if __name__ == "__main__":
         counts = [int(n) for n in (options.sessions or default).split(",")]
         warmup = options.warmup if options.warmup is not None else (1.0 if options.quick else 2.0)
         window = options.window if options.window is not None else (3.0 if options.quick else 10.0)
-        main(counts, warmup, window, options.quick)
+        reps = options.reps or (1 if options.quick else 3)
+        main(counts, warmup, window, reps, options.quick)

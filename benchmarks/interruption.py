@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import time
 from typing import Any
 
@@ -38,6 +37,7 @@ from _common import (
     emit,
     make_model,
     percentile,
+    pin,
     rnd,
     run_client,
 )
@@ -215,7 +215,7 @@ if __name__ == "__main__":
     options = parser.parse_args()
     count = options.interruptions or (200 if options.quick else 500)
     if options.client:
-        os.sched_setaffinity(0, {0})
+        pin(0)
         if options.client == "floor":
             drops = asyncio.run(_floor_client(options.url, count))
         else:

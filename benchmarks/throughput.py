@@ -22,12 +22,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import time
 from binascii import a2b_base64
 from typing import Any
 
-from _common import API_KEY, ServerProcess, command, emit, make_model, median, rnd, run_client
+from _common import API_KEY, ServerProcess, command, emit, make_model, median, pin, rnd, run_client
 
 VARIANTS = ("floor", "agent", "model", "floor_stdlib_json")
 
@@ -167,7 +166,7 @@ if __name__ == "__main__":
     parser.add_argument("--url", help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.client:
-        os.sched_setaffinity(0, {0})
+        pin(0)
         client_main(options.client, None, options.url, options.frames)
     else:
         frames = options.frames or (5_000 if options.quick else 20_000)

@@ -19,11 +19,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import time
 from typing import Any
 
-from _common import API_KEY, ServerProcess, command, emit, make_model, percentile, rnd, run_client
+from _common import (
+    API_KEY,
+    ServerProcess,
+    command,
+    emit,
+    make_model,
+    percentile,
+    pin,
+    rnd,
+    run_client,
+)
 
 
 async def _floor_client(url: str, count: int) -> list[int]:
@@ -133,7 +142,7 @@ if __name__ == "__main__":
     options = parser.parse_args()
     count = options.calls or (200 if options.quick else 1000)
     if options.client:
-        os.sched_setaffinity(0, {0})
+        pin(0)
         runner = _floor_client if options.client == "floor" else _agent_client
         print(json.dumps({"own": asyncio.run(runner(options.url, count))}))
     else:
