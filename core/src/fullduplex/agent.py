@@ -30,6 +30,7 @@ from typing import Any
 
 import attrs
 
+from ._event_buffer import EventBuffer
 from ._hooks import LifecycleHooks
 from ._outputs import OutputFanout
 from ._tool_runner import execute_call
@@ -188,7 +189,7 @@ class BidiAgent:
         self._stopped_event: asyncio.Event | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._reader: asyncio.Task[None] | None = None
-        self._queue: asyncio.Queue[object] = asyncio.Queue()
+        self._queue: EventBuffer[object] = EventBuffer()
         self._send_lock = asyncio.Lock()
         self._held: collections.deque[tuple[BidiInputEvent, Message | None]] = collections.deque()
         self._restarting = False
@@ -363,12 +364,14 @@ class BidiAgent:
         Not for use together with ``run()``, which hands the events to its outputs.
         """
         while True:
-            item = await self._queue.get()
+            queue = self._queue
+            # take a ready event without awaiting (the hot path: one per audio chunk)
+            item = queue.items.popleft() if queue.items else await queue.get()
             if item is _END:
-                self._queue.put_nowait(_END)
+                queue.put_nowait(_END)
                 return
-            if isinstance(item, _Raise):
-                self._queue.put_nowait(_END)
+            if type(item) is _Raise:
+                queue.put_nowait(_END)
                 raise item.error
             yield item  # type: ignore[misc]
 
