@@ -309,7 +309,7 @@ class BidiOpenAIRealtimeModel:
         proto = self._protocol
         while True:
             try:
-                raw = await recv()
+                raw = await recv(decode=False)  # orjson parses bytes: skip the str decode
             except ConnectionClosed as exc:
                 if conn.stopping:
                     return
