@@ -153,6 +153,16 @@ async def _sessions_client(url: str, sessions: int) -> dict[str, Any]:
     }
 
 
+def _deep_size(value: Any) -> int:
+    """Bytes held by a JSON-like value (dicts, lists, strings, numbers)."""
+    size = sys.getsizeof(value)
+    if isinstance(value, dict):
+        size += sum(_deep_size(k) + _deep_size(v) for k, v in value.items())
+    elif isinstance(value, list | tuple):
+        size += sum(_deep_size(v) for v in value)
+    return size
+
+
 async def _soak_client(url: str, sessions: int, seconds: float, every: float) -> dict[str, Any]:
     from fullduplex import BidiAgent
 
@@ -164,10 +174,13 @@ async def _soak_client(url: str, sessions: int, seconds: float, every: float) ->
     samples: list[tuple[float, float]] = []
     start = time.monotonic()
 
+    history_kib: list[float] = []
+
     async def sample() -> None:
         while (elapsed := time.monotonic() - start) < seconds:
             gc.collect()
             samples.append((elapsed, rss_bytes() / 1024))
+            history_kib.append(sum(_deep_size(a.messages) for a in agents) / 1024)
             await asyncio.sleep(every)
 
     await asyncio.gather(_paced_io(agents, seconds), sample())
@@ -178,6 +191,9 @@ async def _soak_client(url: str, sessions: int, seconds: float, every: float) ->
     later = [s for s in samples if s[0] >= reference_s]
     at_reference = later[0][1] if later else samples[-1][1]
     slope = slope_per_minute(later)
+    first = samples.index(later[0]) if later else len(samples) - 1
+    history_growth = history_kib[-1] - history_kib[first]
+    rest = [(t, rss - h) for (t, rss), h in zip(samples, history_kib, strict=True)][first:]
     return {
         "sessions": sessions,
         "soak_s": seconds,
@@ -188,6 +204,8 @@ async def _soak_client(url: str, sessions: int, seconds: float, every: float) ->
         "growth_kib_after_reference": round(samples[-1][1] - at_reference),
         "slope_kib_per_min_after_reference": rnd(slope, 1),
         "history_messages_per_session_at_end": history,
+        "history_growth_kib_after_reference": round(history_growth),
+        "slope_kib_per_min_without_history": rnd(slope_per_minute(rest), 1),
     }
 
 
