@@ -477,13 +477,17 @@ async def serve(cpu: int | None) -> None:
     server = await loop.create_server(BenchConnection, "127.0.0.1", 0, backlog=1024)
     port = server.sockets[0].getsockname()[1]
     print(orjson.dumps({"port": port}).decode(), flush=True)
-    done = loop.create_future()
+    done: asyncio.Future[None] = loop.create_future()
+
+    def finish() -> None:
+        if not done.done():
+            done.set_result(None)
 
     def read_stdin() -> None:
         for line in sys.stdin:
             if line.strip() == "stats":
                 loop.call_soon_threadsafe(report)
-        loop.call_soon_threadsafe(lambda: done.done() or done.set_result(None))
+        loop.call_soon_threadsafe(finish)
 
     def report() -> None:
         print(orjson.dumps(STATS.snapshot()).decode(), flush=True)
