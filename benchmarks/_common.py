@@ -14,7 +14,8 @@ import os
 import statistics
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -160,3 +161,67 @@ def slope_per_minute(samples: Sequence[tuple[float, float]]) -> float | None:
 def emit(result: dict[str, Any]) -> None:
     """Print the result as one JSON object (the scripts' only stdout)."""
     print(json.dumps(result, indent=2))
+
+
+_QUANTILES = {"p50": 0.5, "p99": 0.99, "max": 1.0}
+
+
+def quantiles(
+    name: str, values: Sequence[float], points: Sequence[str] = ("p50", "p99", "max")
+) -> dict[str, float | None]:
+    """``{name}_p50``, ``{name}_p99``, ``{name}_max`` (or the ``points`` asked) of ``values``.
+
+    The latency scripts all report the same points of a distribution, rounded
+    the same way; one helper keeps their key names and rounding alike.
+    """
+    return {f"{name}_{point}": rnd(percentile(values, _QUANTILES[point])) for point in points}
+
+
+def user_message(text: str) -> str:
+    """The ``conversation.item.create`` frame of a user text message, as a bare client sends it."""
+    content = [{"type": "input_text", "text": text}]
+    item = {"type": "message", "role": "user", "content": content}
+    return json.dumps({"type": "conversation.item.create", "item": item})
+
+
+@asynccontextmanager
+async def bare_session(url: str) -> AsyncIterator[Any]:
+    """A bare websockets connection to the server, past its session handshake.
+
+    The floors measure the least any client must do, so they share this
+    connection setup (created, update, updated) and time only what follows.
+    """
+    import websockets
+
+    async with websockets.connect(
+        url,
+        additional_headers={"Authorization": f"Bearer {API_KEY}"},
+        compression=None,
+        max_size=None,
+    ) as ws:
+        await ws.recv()  # session.created
+        await ws.send(json.dumps({"type": "session.update", "session": {"type": "realtime"}}))
+        await ws.recv()  # session.updated
+        yield ws
+
+
+def floor_and_agent(
+    script: str,
+    count_option: str,
+    count: int,
+    summarize: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]],
+) -> dict[str, Any]:
+    """Run ``script``'s floor client, then its agent client, against one server.
+
+    Each client gets ``--client <variant> --url <url> <count_option> <count>``;
+    ``summarize(server_stats, client_result)`` turns each run into its row.
+    """
+    results: dict[str, Any] = {}
+    with ServerProcess(cpu=1) as server:
+        for variant in ("floor", "agent"):
+            url = server.raw_url if variant == "floor" else server.url
+            client = run_client(
+                [script, "--client", variant, "--url", url, count_option, str(count)]
+            )
+            results[variant] = summarize(server.stats(), client)
+    return results

@@ -31,15 +31,14 @@ import time
 from typing import Any
 
 from _common import (
-    API_KEY,
-    ServerProcess,
+    bare_session,
     command,
     emit,
+    floor_and_agent,
     make_model,
-    percentile,
     pin,
-    rnd,
-    run_client,
+    quantiles,
+    user_message,
 )
 
 FRAMES = 5  # 100 ms of audio before each interruption
@@ -48,26 +47,10 @@ GAP_MS = 15.0
 
 async def _floor_client(url: str, count: int) -> list[int | None]:
     import orjson
-    import websockets
 
     drops: list[int | None] = []
-    async with websockets.connect(
-        url,
-        additional_headers={"Authorization": f"Bearer {API_KEY}"},
-        compression=None,
-        max_size=None,
-    ) as ws:
-        await ws.recv()
-        await ws.send(json.dumps({"type": "session.update", "session": {"type": "realtime"}}))
-        await ws.recv()
-        text = command("interrupt", frames=FRAMES, gap_ms=GAP_MS)
-        content = [{"type": "input_text", "text": text}]
-        create = json.dumps(
-            {
-                "type": "conversation.item.create",
-                "item": {"type": "message", "role": "user", "content": content},
-            }
-        )
+    async with bare_session(url) as ws:
+        create = user_message(command("interrupt", frames=FRAMES, gap_ms=GAP_MS))
         for _ in range(count):
             await ws.send(create)
             await ws.send(json.dumps({"type": "response.create"}))
@@ -175,24 +158,15 @@ def _summary(server: dict[str, Any], drops: list[int | None]) -> dict[str, Any]:
         "interruptions": len(sent),
         "outputs_told": len(to_drop),
         "truncates_received": len(to_truncate),
-        "to_outputs_dropped_ms_p50": rnd(percentile(to_drop, 0.5)),
-        "to_outputs_dropped_ms_p99": rnd(percentile(to_drop, 0.99)),
-        "to_outputs_dropped_ms_max": rnd(percentile(to_drop, 1.0)),
-        "to_truncate_received_ms_p50": rnd(percentile(to_truncate, 0.5)),
-        "to_truncate_received_ms_p99": rnd(percentile(to_truncate, 0.99)),
-        "to_truncate_received_ms_max": rnd(percentile(to_truncate, 1.0)),
+        **quantiles("to_outputs_dropped_ms", to_drop),
+        **quantiles("to_truncate_received_ms", to_truncate),
     }
 
 
 def main(count: int, quick: bool) -> None:
-    results: dict[str, Any] = {}
-    with ServerProcess(cpu=1) as server:
-        for variant in ("floor", "agent"):
-            url = server.raw_url if variant == "floor" else server.url
-            client = run_client(
-                [__file__, "--client", variant, "--url", url, "--interruptions", str(count)]
-            )
-            results[variant] = _summary(server.stats(), client["drops"])
+    results = floor_and_agent(
+        __file__, "--interruptions", count, lambda stats, client: _summary(stats, client["drops"])
+    )
     emit(
         {
             "benchmark": "interruption",

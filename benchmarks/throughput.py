@@ -26,29 +26,28 @@ import time
 from binascii import a2b_base64
 from typing import Any
 
-from _common import API_KEY, ServerProcess, command, emit, make_model, median, pin, rnd, run_client
+from _common import (
+    ServerProcess,
+    bare_session,
+    command,
+    emit,
+    make_model,
+    median,
+    pin,
+    rnd,
+    run_client,
+    user_message,
+)
 
 VARIANTS = ("floor", "agent", "model", "floor_stdlib_json")
 
 
 async def _bare_client(url: str, frames: int, use_orjson: bool) -> tuple[int, float, float]:
     import orjson
-    import websockets
 
     loads = orjson.loads if use_orjson else json.loads
-    async with websockets.connect(
-        url,
-        additional_headers={"Authorization": f"Bearer {API_KEY}"},
-        compression=None,
-        max_size=None,
-    ) as ws:
-        await ws.recv()  # session.created
-        await ws.send(json.dumps({"type": "session.update", "session": {"type": "realtime"}}))
-        await ws.recv()  # session.updated
-        text = command("burst", frames=frames)
-        content = [{"type": "input_text", "text": text}]
-        item = {"type": "message", "role": "user", "content": content}
-        await ws.send(json.dumps({"type": "conversation.item.create", "item": item}))
+    async with bare_session(url) as ws:
+        await ws.send(user_message(command("burst", frames=frames)))
         count = 0
         cpu0 = time.process_time()
         wall0 = time.perf_counter()

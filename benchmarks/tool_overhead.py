@@ -23,38 +23,24 @@ import time
 from typing import Any
 
 from _common import (
-    API_KEY,
-    ServerProcess,
+    bare_session,
     command,
     emit,
+    floor_and_agent,
     make_model,
     percentile,
     pin,
+    quantiles,
     rnd,
-    run_client,
+    user_message,
 )
 
 
 async def _floor_client(url: str, count: int) -> list[int]:
     import orjson
-    import websockets
 
-    async with websockets.connect(
-        url,
-        additional_headers={"Authorization": f"Bearer {API_KEY}"},
-        compression=None,
-        max_size=None,
-    ) as ws:
-        await ws.recv()
-        await ws.send(json.dumps({"type": "session.update", "session": {"type": "realtime"}}))
-        await ws.recv()
-        content = [{"type": "input_text", "text": command("tool")}]
-        create = json.dumps(
-            {
-                "type": "conversation.item.create",
-                "item": {"type": "message", "role": "user", "content": content},
-            }
-        )
+    async with bare_session(url) as ws:
+        create = user_message(command("tool"))
         for _ in range(count):
             await ws.send(create)
             await ws.send(json.dumps({"type": "response.create"}))
@@ -115,21 +101,14 @@ def _summary(server: dict[str, Any], own: list[int]) -> dict[str, Any]:
         "calls": len(pairs),
         "answered": len(overhead),
         "tool_own_time_ms_median": rnd(percentile([t / 1e6 for t in own], 0.5), 4),
-        "overhead_ms_p50": rnd(percentile(overhead, 0.5)),
-        "overhead_ms_p99": rnd(percentile(overhead, 0.99)),
-        "overhead_ms_max": rnd(percentile(overhead, 1.0)),
+        **quantiles("overhead_ms", overhead),
     }
 
 
 def main(count: int, quick: bool) -> None:
-    results: dict[str, Any] = {}
-    with ServerProcess(cpu=1) as server:
-        for variant in ("floor", "agent"):
-            url = server.raw_url if variant == "floor" else server.url
-            client = run_client(
-                [__file__, "--client", variant, "--url", url, "--calls", str(count)]
-            )
-            results[variant] = _summary(server.stats(), client["own"])
+    results = floor_and_agent(
+        __file__, "--calls", count, lambda stats, client: _summary(stats, client["own"])
+    )
     emit({"benchmark": "tool_overhead", "quick": quick, "results": results})
 
 
