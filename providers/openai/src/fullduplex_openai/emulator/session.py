@@ -797,9 +797,14 @@ class RealtimeSession:
             previous = self.conversation.insert(item)
             yield self._frame("conversation.item.added", item=item, previous_item_id=previous)
 
-    def _stream_audio(self, run: _Run, text: str) -> Iterator[Frame]:
+    def _open_message(self, run: _Run, item_id: str, part: Json) -> Generator[Frame, None, int]:
+        """Open an assistant message and its one content part; return its output index.
+
+        Audio and text replies differ only in the part they announce and in the
+        deltas that follow, so both open the item through here.
+        """
         item: Json = {
-            "id": new_id("item"),
+            "id": item_id,
             "object": "realtime.item",
             "type": "message",
             "status": "in_progress",
@@ -807,11 +812,7 @@ class RealtimeSession:
             "content": [],
         }
         yield from self._open_item(run, item)
-        item_id = item["id"]
         output_index = len(run.output) - 1
-        format_type = run.settings["format"]["type"]
-        bpm = synth.bytes_per_ms(format_type)
-        self._item_bytes_per_ms[item_id] = bpm
         run.part_open = True
         yield self._frame(
             "response.content_part.added",
@@ -819,7 +820,37 @@ class RealtimeSession:
             item_id=item_id,
             output_index=output_index,
             content_index=0,
-            part={"type": "audio", "transcript": ""},
+            part=part,
+        )
+        return output_index
+
+    @staticmethod
+    def _count_sent(run: _Run, piece: str) -> None:
+        """Account one streamed text piece (a word or an argument fragment) to the run."""
+        run.sent_text += piece
+        run.output_text_tokens += 1
+        run.output_tokens += 1
+
+    def _transcript_delta(self, run: _Run, item_id: str, output_index: int, word: str) -> Frame:
+        self._count_sent(run, word)
+        return self._frame(
+            "response.output_audio_transcript.delta",
+            response_id=run.id,
+            item_id=item_id,
+            output_index=output_index,
+            content_index=0,
+            delta=word,
+            obfuscation="",
+        )
+
+    def _stream_audio(self, run: _Run, text: str) -> Iterator[Frame]:
+        item_id = new_id("item")
+        format_type = run.settings["format"]["type"]
+        bpm = synth.bytes_per_ms(format_type)
+        # Registered before the item is announced: no one knows the id earlier.
+        self._item_bytes_per_ms[item_id] = bpm
+        output_index = yield from self._open_message(
+            run, item_id, {"type": "audio", "transcript": ""}
         )
         chunks = synth.speech_chunks(text, format_type, self.audio_chunk_ms)
         raw = memoryview(synth.speech_audio(text, format_type))
@@ -842,20 +873,8 @@ class RealtimeSession:
         word_index = 0
         for i, chunk in enumerate(chunks):
             while word_index < n_words and word_index * n_chunks <= i * n_words:
-                word = words[word_index]
+                yield self._transcript_delta(run, item_id, output_index, words[word_index])
                 word_index += 1
-                run.sent_text += word
-                run.output_text_tokens += 1
-                run.output_tokens += 1
-                yield self._frame(
-                    "response.output_audio_transcript.delta",
-                    response_id=run.id,
-                    item_id=item_id,
-                    output_index=output_index,
-                    content_index=0,
-                    delta=word,
-                    obfuscation="",
-                )
             piece = raw[i * chunk_bytes : (i + 1) * chunk_bytes]
             stored.extend(piece)
             self.voice_locked = True
@@ -868,50 +887,19 @@ class RealtimeSession:
             )
             if run.over_budget:
                 return
-        while word_index < n_words:
-            run.sent_text += words[word_index]
-            word_index += 1
-            run.output_text_tokens += 1
-            run.output_tokens += 1
-            yield self._frame(
-                "response.output_audio_transcript.delta",
-                response_id=run.id,
-                item_id=item_id,
-                output_index=output_index,
-                content_index=0,
-                delta=words[word_index - 1],
-                obfuscation="",
-            )
+        for word in words[word_index:]:
+            yield self._transcript_delta(run, item_id, output_index, word)
         yield from self._close_item(run, "completed")
 
     def _stream_text(self, run: _Run, text: str) -> Iterator[Frame]:
-        item: Json = {
-            "id": new_id("item"),
-            "object": "realtime.item",
-            "type": "message",
-            "status": "in_progress",
-            "role": "assistant",
-            "content": [],
-        }
-        yield from self._open_item(run, item)
-        output_index = len(run.output) - 1
-        run.part_open = True
-        yield self._frame(
-            "response.content_part.added",
-            response_id=run.id,
-            item_id=item["id"],
-            output_index=output_index,
-            content_index=0,
-            part={"type": "text", "text": ""},
-        )
+        item_id = new_id("item")
+        output_index = yield from self._open_message(run, item_id, {"type": "text", "text": ""})
         for word in _split_words(text):
-            run.sent_text += word
-            run.output_text_tokens += 1
-            run.output_tokens += 1
+            self._count_sent(run, word)
             yield self._frame(
                 "response.output_text.delta",
                 response_id=run.id,
-                item_id=item["id"],
+                item_id=item_id,
                 output_index=output_index,
                 content_index=0,
                 delta=word,
@@ -933,9 +921,7 @@ class RealtimeSession:
         yield from self._open_item(run, item)
         output_index = len(run.output) - 1
         for piece in _pieces(call.arguments):
-            run.sent_text += piece
-            run.output_text_tokens += 1
-            run.output_tokens += 1
+            self._count_sent(run, piece)
             yield self._frame(
                 "response.function_call_arguments.delta",
                 response_id=run.id,
