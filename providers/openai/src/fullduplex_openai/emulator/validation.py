@@ -13,6 +13,7 @@ All functions are pure: they take JSON values and return new ones, raising
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 from .errors import (
@@ -374,6 +375,26 @@ def _merge_audio(current: Json, update: object, path: str, voice_locked: bool) -
             target["speed"] = _number(out["speed"], f"{opath}.speed", 0.25, 1.5)
 
 
+_SHARED_FIELD_CHECKS: Final[dict[str, Callable[[object, str], object]]] = {
+    "output_modalities": check_modalities,
+    "instructions": _string,
+    "max_output_tokens": check_max_output_tokens,
+    "tools": check_tools,
+    "tool_choice": check_tool_choice,
+}
+
+
+def _check_shared_fields(source: Json, keys: Sequence[str], path: str, result: Json) -> None:
+    """Check the fields ``session.update`` and ``response.create`` both take, into ``result``.
+
+    ``keys`` gives the order of the checks: each caller keeps its own, so the
+    first error reported for a request with several bad fields stays the same.
+    """
+    for key in keys:
+        if key in source:
+            result[key] = _SHARED_FIELD_CHECKS[key](source[key], f"{path}.{key}")
+
+
 def merge_session_update(current: Json, update: object, *, voice_locked: bool) -> Json:
     """Validate a ``session.update``'s ``session`` and return the new effective session.
 
@@ -399,20 +420,12 @@ def merge_session_update(current: Json, update: object, *, voice_locked: bool) -
             "and cannot be changed with session.update.",
             "session.model",
         )
-    if "output_modalities" in session:
-        result["output_modalities"] = check_modalities(
-            session["output_modalities"], "session.output_modalities"
-        )
-    if "instructions" in session:
-        result["instructions"] = _string(session["instructions"], "session.instructions")
-    if "max_output_tokens" in session:
-        result["max_output_tokens"] = check_max_output_tokens(
-            session["max_output_tokens"], "session.max_output_tokens"
-        )
-    if "tools" in session:
-        result["tools"] = check_tools(session["tools"], "session.tools")
-    if "tool_choice" in session:
-        result["tool_choice"] = check_tool_choice(session["tool_choice"], "session.tool_choice")
+    _check_shared_fields(
+        session,
+        ("output_modalities", "instructions", "max_output_tokens", "tools", "tool_choice"),
+        "session",
+        result,
+    )
     if "tracing" in session:
         if current["tracing"] is not None and session["tracing"] != current["tracing"]:
             raise RealtimeProtocolError(
@@ -434,20 +447,12 @@ def check_response_params(params: object) -> Json:
     response = _object(params, "response")
     _check_keys(response, _RESPONSE_KEYS, "response")
     result: Json = {}
-    if "output_modalities" in response:
-        result["output_modalities"] = check_modalities(
-            response["output_modalities"], "response.output_modalities"
-        )
-    if "instructions" in response:
-        result["instructions"] = _string(response["instructions"], "response.instructions")
-    if "tools" in response:
-        result["tools"] = check_tools(response["tools"], "response.tools")
-    if "tool_choice" in response:
-        result["tool_choice"] = check_tool_choice(response["tool_choice"], "response.tool_choice")
-    if "max_output_tokens" in response:
-        result["max_output_tokens"] = check_max_output_tokens(
-            response["max_output_tokens"], "response.max_output_tokens"
-        )
+    _check_shared_fields(
+        response,
+        ("output_modalities", "instructions", "tools", "tool_choice", "max_output_tokens"),
+        "response",
+        result,
+    )
     if "audio" in response:
         audio = _object(response["audio"], "response.audio")
         _check_keys(audio, frozenset({"output"}), "response.audio")
