@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -59,3 +61,58 @@ def run(
 
 def stderr_lines(result: subprocess.CompletedProcess[str]) -> list[str]:
     return [line for line in result.stderr.splitlines() if line.strip()]
+
+
+class LiveChat:
+    """``fullduplex ARGS`` running in the background while a thread collects its stdout.
+
+    The Ctrl-C tests must act while the chat is alive (speak, wait for the
+    answer, send SIGINT), so they cannot use :func:`run`. ``seen`` holds the
+    stdout lines so far; ``answered`` is set at each ``Assistant:`` line.
+    Leaving the ``with`` block kills the process if it still runs and waits
+    for the reader, so ``read_stderr()`` afterwards sees all the output.
+    """
+
+    def __init__(self, args: Sequence[str], *, env: Mapping[str, str], stdin: int) -> None:
+        self.process = subprocess.Popen(
+            [*fullduplex_command(), *args],
+            stdin=stdin,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=dict(env),
+        )
+        self.seen: list[str] = []
+        self.answered = threading.Event()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.seen.append(line)
+            if line.startswith("Assistant:"):
+                self.answered.set()
+
+    def interrupt(self) -> None:
+        """Ctrl-C, as a terminal sends it, then wait for the exit."""
+        self.process.send_signal(signal.SIGINT)
+        self.process.wait(timeout=30)
+
+    def read_stderr(self) -> str:
+        """All of stderr (call after the ``with`` block); closes the pipes."""
+        assert self.process.stderr is not None
+        stderr = self.process.stderr.read()
+        for pipe in (self.process.stdin, self.process.stdout, self.process.stderr):
+            if pipe is not None:
+                pipe.close()
+        return stderr
+
+    def __enter__(self) -> LiveChat:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        self._reader.join(10)

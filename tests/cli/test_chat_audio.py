@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import signal
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -21,7 +19,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from cli_kit import NOTICE, REPO, clean_env, fullduplex_command
+from cli_kit import NOTICE, REPO, LiveChat, clean_env
 
 
 def _load(name: str) -> ModuleType:
@@ -65,48 +63,24 @@ def test_audio_chat_hears_the_microphone_and_answers_on_the_speaker(pulse: Any) 
         {key: value for key, value in pulse.env.items() if key.startswith(("PULSE", "XDG", "HOME"))}
     )
     recorder = pulse.record("speaker.monitor", rate=48000)
-    process = subprocess.Popen(
-        [*fullduplex_command(), "chat", "--audio", "--debug"],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    answered = threading.Event()
-    seen: list[str] = []
-
-    def read() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            seen.append(line)
-            if line.startswith("Assistant:"):
-                answered.set()
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
     try:
-        # speak until the chat answers (the first bursts may come before the mic opens)
-        for attempt in range(10):
-            burst = pulse.play("mic", noise_burst(1000, seed=30 + attempt), 24000)
-            burst.wait(30)
-            if answered.wait(6):
-                break
-        assert answered.is_set(), f"no answer to the microphone; stdout: {seen!r}"
-        answered.clear()
-        answered.wait(3)  # let the spoken answer play out
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=30)
+        with LiveChat(["chat", "--audio", "--debug"], env=env, stdin=subprocess.DEVNULL) as chat:
+            # speak until the chat answers (the first bursts may come before the mic opens)
+            for attempt in range(10):
+                burst = pulse.play("mic", noise_burst(1000, seed=30 + attempt), 24000)
+                burst.wait(30)
+                if chat.answered.wait(6):
+                    break
+            assert chat.answered.is_set(), f"no answer to the microphone; stdout: {chat.seen!r}"
+            chat.answered.clear()
+            chat.answered.wait(3)  # let the spoken answer play out
+            chat.interrupt()
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
         samples = recorder.stop()
-    reader.join(10)
-    assert process.stderr is not None
-    stderr = process.stderr.read()
+    stderr = chat.read_stderr()
+    seen = chat.seen
 
-    assert process.returncode == 130, stderr
+    assert chat.process.returncode == 130, stderr
     assert NOTICE in stderr
     assert "Traceback" not in stderr
     assert "task left running" not in stderr

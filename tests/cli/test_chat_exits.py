@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import signal
 import socket
 import subprocess
-import threading
 from pathlib import Path
 
 import pytest
-from cli_kit import FAKE_KEY, NOTICE, clean_env, fullduplex_command, run, stderr_lines
+from cli_kit import FAKE_KEY, NOTICE, LiveChat, clean_env, run, stderr_lines
 
 
 def _closed_port() -> int:
@@ -90,47 +88,18 @@ def test_debug_shows_the_traceback(where: str) -> None:
 
 def test_ctrl_c_ends_an_interactive_chat_cleanly(tmp_path: Path) -> None:
     """SIGINT while the chat waits for the next line: exit 130, no traceback, no task left."""
-    process = subprocess.Popen(
-        [*fullduplex_command(), "chat", "--debug", "--tool", "calculator"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=clean_env(),
-    )
-    assert process.stdin is not None
-    assert process.stdout is not None
-    answered = threading.Event()
-    seen: list[str] = []
-
-    def read_until_answer() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            seen.append(line)
-            if line.startswith("Assistant:"):
-                answered.set()
-
-    reader = threading.Thread(target=read_until_answer, daemon=True)
-    reader.start()
-    try:
-        process.stdin.write("what is 2 plus 3?\n")
-        process.stdin.flush()
+    args = ["chat", "--debug", "--tool", "calculator"]
+    with LiveChat(args, env=clean_env(), stdin=subprocess.PIPE) as chat:
+        assert chat.process.stdin is not None
+        chat.process.stdin.write("what is 2 plus 3?\n")
+        chat.process.stdin.flush()
         # a whole exchange is done and the chat now waits on stdin, which stays open
-        assert answered.wait(30), f"no answer; output so far: {seen!r}"
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait()
-    reader.join(10)
-    assert process.stderr is not None
-    stderr = process.stderr.read()
-    process.stdin.close()
-    process.stdout.close()
-    process.stderr.close()
+        assert chat.answered.wait(30), f"no answer; output so far: {chat.seen!r}"
+        chat.interrupt()
+    stderr = chat.read_stderr()
+    seen = chat.seen
 
-    assert process.returncode == 130, stderr
+    assert chat.process.returncode == 130, stderr
     assert "Traceback" not in stderr
     assert "KeyboardInterrupt" not in stderr
     assert "task left running" not in stderr
