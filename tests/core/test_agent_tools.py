@@ -18,7 +18,7 @@ from fullduplex.events import (
     ToolResultEvent,
     ToolUseStreamEvent,
 )
-from fullduplex.testing import FakeModel, RecordingOutput, ScriptedInput, emit, expect
+from fullduplex.testing import FakeModel, RecordingOutput, ScriptedInput, Step, emit, expect
 from fullduplex.tools import ToolContext, stop_conversation, tool
 
 pytestmark = pytest.mark.usefixtures("only_core_plugins")
@@ -65,20 +65,26 @@ def answer(response_id: str, text: str) -> list[object]:
     ]
 
 
+def calls_then_answer(calls: list[ToolUseStreamEvent], reply: str) -> list[Step]:
+    """The model's script: one user line, one response made of ``calls``, a result
+    awaited for each call, then ``reply`` spoken in response r2."""
+    return [
+        expect(BidiTextInputEvent),
+        emit(BidiResponseStartEvent("r1"), *calls, BidiResponseCompleteEvent("r1", "tool_use")),
+        *[expect(ToolResultEvent) for _ in calls],
+        emit(*answer("r2", reply)),  # type: ignore[arg-type]
+    ]
+
+
 async def test_two_calls_in_one_response_run_concurrently_and_report_once() -> None:
     model = FakeModel(
-        [
-            expect(BidiTextInputEvent),
-            emit(
-                BidiResponseStartEvent("r1"),
+        calls_then_answer(
+            [
                 call("c1", "nap", {"seconds": 0.4}),
                 call("c2", "nap", {"seconds": 0.6}),
-                BidiResponseCompleteEvent("r1", "tool_use"),
-            ),
-            expect(ToolResultEvent),
-            expect(ToolResultEvent),
-            emit(*answer("r2", "both done")),  # type: ignore[arg-type]
-        ]
+            ],
+            "both done",
+        )
     )
     agent = BidiAgent(model, tools=[nap])
     started = time.monotonic()
@@ -105,22 +111,15 @@ async def test_two_calls_in_one_response_run_concurrently_and_report_once() -> N
 
 async def test_raising_tool_invalid_arguments_and_timeout_become_error_results() -> None:
     model = FakeModel(
-        [
-            expect(BidiTextInputEvent),
-            emit(
-                BidiResponseStartEvent("r1"),
+        calls_then_answer(
+            [
                 call("c1", "explode", {"reason": "kaboom"}),
                 call("c2", "too_slow", {}),
                 call("c3", "nap", {"seconds": "soon"}),
                 call("c4", "no_such_tool", {}),
-                BidiResponseCompleteEvent("r1", "tool_use"),
-            ),
-            expect(ToolResultEvent),
-            expect(ToolResultEvent),
-            expect(ToolResultEvent),
-            expect(ToolResultEvent),
-            emit(*answer("r2", "sorry, that failed")),  # type: ignore[arg-type]
-        ]
+            ],
+            "sorry, that failed",
+        )
     )
     agent = BidiAgent(model, tools=[explode, too_slow, nap])
     out = RecordingOutput()
@@ -203,18 +202,13 @@ async def test_sync_tools_run_in_a_thread_not_on_the_loop() -> None:
         return "done"
 
     model = FakeModel(
-        [
-            expect(BidiTextInputEvent),
-            emit(
-                BidiResponseStartEvent("r1"),
+        calls_then_answer(
+            [
                 call("b1", "blocking", {"seconds": 0.4}),
                 call("b2", "blocking", {"seconds": 0.4}),
-                BidiResponseCompleteEvent("r1", "tool_use"),
-            ),
-            expect(ToolResultEvent),
-            expect(ToolResultEvent),
-            emit(*answer("r2", "ok")),  # type: ignore[arg-type]
-        ]
+            ],
+            "ok",
+        )
     )
     agent = BidiAgent(model, tools=[blocking])
     started = time.monotonic()
