@@ -93,3 +93,15 @@ async def recv_until(connection: Any, event_type: str, *, timeout_s: float = 10.
             events.append(event)
             if event.type == event_type:
                 return events
+
+
+def user_message(text: str) -> dict[str, Any]:
+    """The ``conversation.item.create`` item of a user's typed message."""
+    return {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
+
+
+async def ask(connection: Any, text: str) -> list[Any]:
+    """Type ``text`` as the user, ask for a response, return its events up to ``response.done``."""
+    await connection.conversation.item.create(item=user_message(text))
+    await connection.response.create()
+    return await recv_until(connection, "response.done")

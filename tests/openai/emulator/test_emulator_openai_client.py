@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import KEY, recv_until
+from conftest import KEY, ask, recv_until, user_message
 
 import openai
 from fullduplex_openai.emulator import DefaultResponder, Emulator
@@ -41,15 +41,7 @@ async def test_text_turn_gets_a_spoken_transcribed_answer(
         updated = (await recv_until(conn, "session.updated"))[-1]
         assert updated.session.instructions == "Be brief."
         assert updated.session.audio.output.voice == "alloy"  # the untouched rest is echoed
-        await conn.conversation.item.create(
-            item={
-                "type": "message",
-                "role": "user",
-                "content": [{"type": "input_text", "text": "hello there"}],
-            }
-        )
-        await conn.response.create()
-        events = await recv_until(conn, "response.done")
+        events = await ask(conn, "hello there")
 
     types = [e.type for e in events]
     # the GA order of §5 (d)/(a), with deltas collapsed
@@ -99,15 +91,7 @@ async def test_text_turn_gets_a_spoken_transcribed_answer(
 async def test_text_only_output(client: AsyncOpenAI) -> None:
     async with client.realtime.connect(model="gpt-realtime") as conn:
         await conn.session.update(session={"type": "realtime", "output_modalities": ["text"]})
-        await conn.conversation.item.create(
-            item={
-                "type": "message",
-                "role": "user",
-                "content": [{"type": "input_text", "text": "2+2"}],
-            }
-        )
-        await conn.response.create()
-        events = await recv_until(conn, "response.done")
+        events = await ask(conn, "2+2")
     types = {e.type for e in events}
     assert "response.output_audio.delta" not in types
     text_done = next(e for e in events if e.type == "response.output_text.done")
@@ -167,13 +151,7 @@ async def test_interruption_cancels_and_truncates(make_emulator: Callable[..., A
     emu = await make_emulator(realtime=True)
     client = AsyncOpenAI(base_url=emu.base_url, api_key=KEY)
     async with client.realtime.connect(model="gpt-realtime") as conn:
-        await conn.conversation.item.create(
-            item={
-                "type": "message",
-                "role": "user",
-                "content": [{"type": "input_text", "text": "please tell me a long story " * 3}],
-            }
-        )
+        await conn.conversation.item.create(item=user_message("please tell me a long story " * 3))
         await conn.response.create()
         before = await recv_until(conn, "response.output_audio.delta")
         answer_id = before[-1].item_id
@@ -214,15 +192,7 @@ async def test_interruption_cancels_and_truncates(make_emulator: Callable[..., A
 async def test_function_call_round_trip(client: AsyncOpenAI) -> None:
     async with client.realtime.connect(model="gpt-realtime") as conn:
         await conn.session.update(session={"type": "realtime", "tools": [CALCULATOR]})
-        await conn.conversation.item.create(
-            item={
-                "type": "message",
-                "role": "user",
-                "content": [{"type": "input_text", "text": "What is 12 times 7?"}],
-            }
-        )
-        await conn.response.create()
-        events = await recv_until(conn, "response.done")
+        events = await ask(conn, "What is 12 times 7?")
         deltas = "".join(
             e.delta for e in events if e.type == "response.function_call_arguments.delta"
         )
@@ -258,15 +228,7 @@ async def test_goodbye_calls_stop_conversation(client: AsyncOpenAI) -> None:
     }
     async with client.realtime.connect(model="gpt-realtime") as conn:
         await conn.session.update(session={"type": "realtime", "tools": [stop_tool]})
-        await conn.conversation.item.create(
-            item={
-                "type": "message",
-                "role": "user",
-                "content": [{"type": "input_text", "text": "ok, bye!"}],
-            }
-        )
-        await conn.response.create()
-        events = await recv_until(conn, "response.done")
+        events = await ask(conn, "ok, bye!")
     output = events[-1].response.output
     assert [item.type for item in output] == ["message", "function_call"]
     assert output[1].name == "stop_conversation"

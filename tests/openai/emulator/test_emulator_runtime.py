@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import websockets
-from conftest import KEY, assert_valid_server_events, recv_until
+from conftest import KEY, ask, assert_valid_server_events, recv_until
 
 from fullduplex_openai.emulator import (
     Emulator,
@@ -52,15 +52,7 @@ async def test_custom_responder(make_emulator: Callable[..., Any]) -> None:
     emu = await make_emulator(responder=ToolEverything())
     client = AsyncOpenAI(base_url=emu.base_url, api_key=KEY)
     async with client.realtime.connect(model="gpt-realtime") as conn:
-        await conn.conversation.item.create(
-            item={
-                "type": "message",
-                "role": "user",
-                "content": [{"type": "input_text", "text": "tea"}],
-            }
-        )
-        await conn.response.create()
-        done = (await recv_until(conn, "response.done"))[-1].response
+        done = (await ask(conn, "tea"))[-1].response
     assert done.output[0].content[0].transcript == "Let me look."
     assert json.loads(done.output[1].arguments) == {"q": "tea"}
 
