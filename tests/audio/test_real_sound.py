@@ -24,6 +24,8 @@ pytestmark = pytest.mark.audio
 
 RATE = 24000
 CHUNK_MS = 20
+#: the start of a played sound the sink may rewind over (see the microphone test)
+SINK_REWIND_MS = 50
 
 
 def chunks(pcm: bytes, ms: int = CHUNK_MS, rate: int = RATE) -> list[bytes]:
@@ -73,7 +75,11 @@ async def test_microphone_audio_reaches_the_model_unchanged(
         await mic.stop()
     assert all(e.sample_rate == RATE and e.channels == 1 for e in received)
     recorded = as_array(b"".join(e.audio for e in received))
-    score, _ = best_match(recorded, as_array(signal))
+    # PulseAudio rewinds a sink when a new stream starts playing into it, so its
+    # monitor can lose or smear the first milliseconds of the burst (seen on the
+    # 48 kHz stereo path). Everything after that must arrive sample for sample.
+    settled = as_array(signal)[RATE * SINK_REWIND_MS // 1000 :]
+    score, _ = best_match(recorded, settled)
     assert score > 0.9, f"the played noise burst was not found in the input (score {score:.3f})"
     # after stop() the input is finished
     assert await mic() is None
