@@ -133,6 +133,27 @@ async def test_dropped_connection_restarts_with_history_and_held_input(emu: Emul
     assert second.model == "gpt-realtime"
 
 
+async def test_an_answer_cut_off_by_a_drop_is_given_after_the_restart(emu: Emulator) -> None:
+    """The user asked, the connection died mid-answer: the new connection answers."""
+    model = BidiOpenAIRealtimeModel(client_config={"api_key": KEY, "base_url": emu.base_url})
+    agent = BidiAgent(model=model, restart_backoff_s=0.05)
+    armed = asyncio.Event()
+
+    async def drop_the_first_answer() -> None:
+        while not emu.connections:
+            await asyncio.sleep(0.01)
+        emu.connections[0].faults = Faults(drop_at_event_type="response.output_audio.delta")
+        armed.set()
+
+    arming = asyncio.create_task(drop_the_first_answer())
+    output = RecordingOutput()
+    async with asyncio.timeout(20):
+        await agent.run(inputs=[ScriptedInput([armed, "are you there?"])], outputs=[output])
+    await arming
+    assert [r.reason for r in output.of(BidiConnectionRestartEvent)] == ["connection_lost"]
+    assert finals(output) == ["You said: are you there?"]
+
+
 async def test_timeout_s_restart_keeps_the_conversation(emu: Emulator) -> None:
     model = BidiOpenAIRealtimeModel(
         client_config={"api_key": KEY, "base_url": emu.base_url, "timeout_s": 1}

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from fullduplex.errors import ConfigurationError
+from fullduplex.messages import Message
 from fullduplex_openai import BidiOpenAIRealtimeModel
 from fullduplex_openai.config import auth_headers, resolve
 from fullduplex_openai.history import history_items, needs_answer
@@ -215,3 +216,16 @@ def test_history_replay_items() -> None:
     assert needs_answer(messages)
     messages.append({"role": "assistant", "content": [{"text": "It is 4."}]})
     assert not needs_answer(messages)
+
+
+@pytest.mark.parametrize(
+    ("last_role", "cut_off", "owed"),
+    [("user", False, False), ("user", True, True), ("assistant", True, False)],
+)
+def test_user_words_are_answered_after_a_restart_only_when_cut_off(
+    last_role: str, cut_off: bool, owed: bool
+) -> None:
+    messages: list[Message] = [{"role": "user", "content": [{"text": "hello"}]}]
+    if last_role == "assistant":
+        messages.append({"role": "assistant", "content": [{"text": "Hi."}]})
+    assert needs_answer(messages, cut_off=cut_off) is owed

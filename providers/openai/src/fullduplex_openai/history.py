@@ -98,12 +98,14 @@ def history_items(messages: Iterable[Message]) -> list[dict[str, Any]]:
     return events
 
 
-def needs_answer(messages: Sequence[Message]) -> bool:
-    """True when the history ends with tool results the model has not answered.
+def needs_answer(messages: Sequence[Message], *, cut_off: bool = False) -> bool:
+    """True when the connection that replays ``messages`` owes a response.
 
-    Then the connection that replays it owes a response about them. A history
-    ending in user text is left waiting: a late user transcript is often
-    recorded after the answer it led to, and answering it twice would be worse
+    A history ending in tool results the model has not answered always does.
+    A history ending in the user's words does only when ``cut_off``: the old
+    connection died while an answer was owed or streaming, so the user is still
+    waiting for it. Otherwise it is left alone: a late user transcript is often
+    recorded after the answer it led to, and answering twice would be worse
     than waiting for the user to speak.
     """
     for message in reversed(messages):
@@ -112,5 +114,5 @@ def needs_answer(messages: Sequence[Message]) -> bool:
             continue
         if message.get("role") == "assistant":
             return False
-        return any("toolResult" in b for b in content)
+        return cut_off or any("toolResult" in b for b in content)
     return False

@@ -123,6 +123,8 @@ class BidiOpenAIRealtimeModel:
         self._input = InputAudioConverter(config.format, config.wire_rate)
         self._conn: _Connection | None = None
         self._early: list[BidiOutputEvent] = []
+        #: the last connection died while an answer was owed or streaming
+        self._cut_off = False
 
     def __repr__(self) -> str:
         return (
@@ -176,8 +178,9 @@ class BidiOpenAIRealtimeModel:
                 history = list(messages or ())
                 for event in history_items(history):
                     await self._send_json(conn, event)
-                if needs_answer(history):
+                if needs_answer(history, cut_off=self._cut_off):
                     proto.request_response()
+                self._cut_off = False
                 await self._flush(conn)
                 while not (proto.session_created and proto.session_updated):
                     raw = await ws.recv()
@@ -313,6 +316,7 @@ class BidiOpenAIRealtimeModel:
             except ConnectionClosed as exc:
                 if conn.stopping:
                     return
+                self._note_cut_off()
                 if conn.timeout_closing:
                     raise self._timeout_error() from None
                 mapped = self._map_closed(exc, during="receive")
@@ -371,6 +375,11 @@ class BidiOpenAIRealtimeModel:
             for message in pending:
                 await self._send_raw(conn, orjson.dumps(message))
 
+    def _note_cut_off(self) -> None:
+        """Remember, as the connection dies, whether the user was owed an answer."""
+        proto = self._protocol
+        self._cut_off = self._cut_off or proto.response_active or proto.answer_pending
+
     async def _send_json(self, conn: _Connection, message: dict[str, Any]) -> None:
         await self._send_raw(conn, orjson.dumps(message))
 
@@ -380,6 +389,7 @@ class BidiOpenAIRealtimeModel:
         try:
             await conn.ws.send(frame, text=True)
         except ConnectionClosed as exc:
+            self._note_cut_off()
             if conn.timeout_closing:
                 raise self._timeout_error() from exc
             mapped = self._map_closed(exc, during="send")
