@@ -96,6 +96,8 @@ def test_with_a_key_and_base_url_it_talks_to_that_server(emulator: EmulatorThrea
     tool_names = {tool["name"] for tool in first["tools"]}
     # the asked-for tool, plus stop_conversation so that saying goodbye ends the chat
     assert tool_names == {"calculator", "stop_conversation"}
+    # nothing plays the answer in a text chat, so the model answers in text alone
+    assert first["output_modalities"] == ["text"]
 
 
 def test_default_model_comes_from_the_environment(emulator: EmulatorThread) -> None:

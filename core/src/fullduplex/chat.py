@@ -255,7 +255,8 @@ def chat(
         raise click.UsageError("--emulator and --base-url cannot be used together")
     name = model_name if model_name is not None else default_model()
     provider, _ = model_registration(name)
-    kwargs = _option_kwargs(provider, ModelOptions(voice=voice, base_url=base_url))
+    speaks = audio or output_wav is not None
+    kwargs = _option_kwargs(provider, ModelOptions(voice=voice, base_url=base_url, speech=speaks))
     server, why = _choose_local_server(provider, emulator, base_url)
     tools = _tools(tool_names)
     inputs, outputs = _channels(audio, input_wav, output_wav)

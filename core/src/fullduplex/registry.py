@@ -93,6 +93,9 @@ class ModelOptions:
     voice: str | None = None
     #: the URL of a server that speaks the provider's protocol
     base_url: str | None = None
+    #: False when nothing will play the answer: a provider may then answer in
+    #: text alone, which is faster and cheaper than speech thrown away
+    speech: bool | None = None
 
 
 @attrs.frozen(slots=True)

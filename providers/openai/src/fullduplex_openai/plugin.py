@@ -61,10 +61,16 @@ def local_emulator() -> Iterator[Mapping[str, Any]]:
 
 
 def model_options(options: ModelOptions) -> Mapping[str, Any]:
-    """``--voice`` goes to ``provider_config.audio.voice``, ``--base-url`` to ``client_config``."""
+    """``--voice`` goes to ``provider_config.audio.voice``, ``--base-url`` to
+    ``client_config``; no speech wanted means ``output_modalities: ["text"]``."""
     kwargs: dict[str, Any] = {}
+    provider_config: dict[str, Any] = {}
     if options.voice is not None:
-        kwargs["provider_config"] = {"audio": {"voice": options.voice}}
+        provider_config["audio"] = {"voice": options.voice}
+    if options.speech is False:
+        provider_config["inference"] = {"output_modalities": ["text"]}
+    if provider_config:
+        kwargs["provider_config"] = provider_config
     if options.base_url is not None:
         kwargs["client_config"] = {"base_url": options.base_url}
     return kwargs
