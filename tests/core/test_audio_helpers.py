@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 import pytest
 from hypothesis import given
@@ -243,8 +241,8 @@ def test_g711_encode_refuses_odd_byte_counts() -> None:
         audio.pcm16_to_ulaw(b"\x00\x00\x00")
 
 
-@pytest.mark.skipif(sys.version_info >= (3, 13), reason="audioop, the reference, left in 3.13")
 def test_g711_matches_audioop_bit_for_bit() -> None:
+    """audioop is the reference; from 3.13 on it comes from the audioop-lts package."""
     import warnings
 
     with warnings.catch_warnings():
