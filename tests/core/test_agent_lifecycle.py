@@ -9,7 +9,12 @@ import pytest
 from agent_kit import drain, only_core_plugins, other_tasks, settle_loop
 
 from fullduplex.agent import BidiAgent
-from fullduplex.errors import ConfigurationError, FullDuplexError, ModelProtocolError
+from fullduplex.errors import (
+    ConfigurationError,
+    FullDuplexError,
+    ModelError,
+    ModelProtocolError,
+)
 from fullduplex.events import (
     BidiAudioInputEvent,
     BidiResponseCompleteEvent,
@@ -156,3 +161,26 @@ async def test_stop_is_idempotent_and_ends_later_receives() -> None:
     await agent.stop()
     async with asyncio.timeout(1):
         assert [e async for e in agent.receive()] == []
+
+
+async def test_model_receive_cancelled_from_inside_ends_receive_with_an_error() -> None:
+    # A provider whose receive() awaits a future it cancelled itself raises
+    # CancelledError out of the stream: the reader task ends cancelled though
+    # nobody cancelled it. receive() must end with an error, not hang.
+    model = FakeModel([fail(asyncio.CancelledError())])
+    async with BidiAgent(model) as agent:
+        with pytest.raises(ModelError, match="cancelled"):
+            await drain(agent.receive(), timeout=2)
+    await settle_loop()
+    assert other_tasks() == set()
+
+
+async def test_receive_waiting_before_start_gets_the_conversation() -> None:
+    model = FakeModel([emit(BidiResponseStartEvent("r1")), end()])
+    agent = BidiAgent(model)
+    consumer = asyncio.create_task(drain(agent.receive(), timeout=2))
+    await asyncio.sleep(0)  # the consumer is now waiting for its first event
+    await agent.start()
+    events = await consumer
+    await agent.stop()
+    assert [e.type for e in events] == ["bidi_response_start"]  # type: ignore[attr-defined]

@@ -189,7 +189,13 @@ class BidiAgent:
         self._stopped_event: asyncio.Event | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._reader: asyncio.Task[None] | None = None
-        self._queue: EventBuffer[object] = EventBuffer()
+        # One buffer for the agent's life, emptied per start: a receive() already
+        # waiting on it (begun before start()) must get this conversation's events.
+        queue: EventBuffer[object] | None = getattr(self, "_queue", None)
+        if queue is None:
+            self._queue: EventBuffer[object] = EventBuffer()
+        else:
+            queue.items.clear()
         self._send_lock = asyncio.Lock()
         self._held: collections.deque[tuple[BidiInputEvent, Message | None]] = collections.deque()
         self._restarting = False
@@ -419,6 +425,10 @@ class BidiAgent:
                     await asyncio.wait({reader})
                     failure = self._send_failure
                     if reader.cancelled() and failure is None:
+                        # Nobody here cancelled it (stop() cancels this task, a
+                        # failed send sets _send_failure): the model's own
+                        # receive() raised CancelledError. End receive() loudly.
+                        self._finish(ModelError("the model's receive() was cancelled from inside"))
                         return
                     if not reader.cancelled() and failure is None:
                         failure = reader.exception()
