@@ -252,3 +252,12 @@ def test_importing_tools_does_not_import_pydantic() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("bad", ["5", True, 0, -1.0, float("nan")])
+def test_tool_timeout_that_is_not_a_positive_number_names_the_field(bad: object) -> None:
+    def slow(x: int) -> int:
+        return x
+
+    with pytest.raises(ToolError, match=r"timeout_s"):
+        tool(timeout_s=bad)(slow)  # type: ignore[arg-type]

@@ -390,8 +390,15 @@ class AgentTool:
                 f"tool name {tool_name!r}: use 1-64 letters, digits, '_' or '-' "
                 "(what providers accept)"
             )
-        if timeout_s is not None and not timeout_s > 0:
-            raise ToolError(f"tool {tool_name!r}: timeout_s must be a positive number or None")
+        if timeout_s is not None and (
+            not isinstance(timeout_s, int | float)
+            or isinstance(timeout_s, bool)
+            or not timeout_s > 0
+        ):
+            raise ToolError(
+                f"tool {tool_name!r}: timeout_s: got {timeout_s!r}; accepted: a positive "
+                "number of seconds or None"
+            )
         qualname = str(getattr(fn, "__qualname__", tool_name))
         summary, arg_docs = _parse_docstring(fn.__doc__)
         params, context_name = _signature(fn, tool_name)
