@@ -210,3 +210,23 @@ async def test_cancellable_tools_are_cancelled_on_interruption_and_reported_once
     results = {r.call_id: r.status for r in model.sent_of(ToolResultEvent)}
     assert results == {"s1": "cancelled", "m1": "success"}
     assert len(model.sent_of(ToolResultEvent)) == 2
+
+
+async def test_interruption_without_an_item_names_the_cut_item_to_the_outputs() -> None:
+    # A provider may not know which item the user cut short; the agent does
+    # (the last audio item). Outputs need it to drop that item's late chunks.
+    model = FakeModel(
+        [
+            expect(BidiTextInputEvent),
+            emit(BidiResponseStartEvent("r1"), *audio(3)),
+            emit(BidiInterruptionEvent(response_id="r1")),
+            emit(BidiResponseCompleteEvent("r1", "interrupted")),
+        ]
+    )
+    output = RecordingOutput()
+    agent = BidiAgent(model, settle_timeout_s=5, output_drain_timeout_s=0.2)
+    async with asyncio.timeout(6):
+        await agent.run(inputs=[ScriptedInput(["talk"])], outputs=[output])
+    [interruption] = output.of(BidiInterruptionEvent)
+    assert interruption.item_id == "a1"
+    assert interruption.response_id == "r1"

@@ -526,6 +526,13 @@ class BidiAgent:
         fully_heard = item is None or heard >= int(playback.received_ms(item))
         if self._active_response is None and fully_heard:
             return  # the user spoke after the answer was over: nothing to interrupt
+        if item is not None and item != event.item_id:
+            # tell the outputs which item was cut, so they drop its late chunks
+            event = attrs.evolve(
+                event,
+                item_id=item,
+                audio_received_ms=max(event.audio_received_ms, int(playback.received_ms(item))),
+            )
         fanout = self._fanout
         if fanout is not None:
             fanout.interrupt(event)
