@@ -447,3 +447,29 @@ async def test_image_input_is_sent_as_a_data_uri(emu: Emulator, make_model: Fact
     url = items[0]["content"][0]["image_url"]
     assert url == "data:image/png;base64," + base64.b64encode(png).decode()
     assert not [e for e in emu.sent_events if e["type"] == "error"]
+
+
+async def test_an_owed_answer_survives_a_restart_that_fails_before_the_session(
+    emu: Emulator, make_model: Factory
+) -> None:
+    """Dropped mid-answer, then a reconnect dies before the session is confirmed:
+    the connection after that still owes the user the answer."""
+    model = make_model()
+    emu.faults = Faults(drop_at_event_type="response.output_audio.delta")
+    await model.start()
+    await model.send(BidiTextInputEvent("are you there?"))
+    with pytest.raises(ModelConnectionError):
+        await collect_until(model, is_complete)
+    await model.stop()
+    history: list[Any] = [{"role": "user", "content": [{"text": "are you there?"}]}]
+    emu.faults = Faults(drop_at_event_type="session.updated")
+    with pytest.raises(ModelConnectionError):
+        await model.start(messages=history)
+    emu.faults = Faults()
+    await model.start(messages=history)
+    try:
+        events = await collect_until(model, is_complete)
+    finally:
+        await model.stop()
+    finals = [e.text for e in events if isinstance(e, BidiTranscriptStreamEvent) and e.is_final]
+    assert finals == ["You said: are you there?"]

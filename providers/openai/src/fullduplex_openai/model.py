@@ -180,12 +180,14 @@ class BidiOpenAIRealtimeModel:
                     await self._send_json(conn, event)
                 if needs_answer(history, cut_off=self._cut_off):
                     proto.request_response()
-                self._cut_off = False
                 await self._flush(conn)
                 while not (proto.session_created and proto.session_updated):
                     raw = await ws.recv()
                     self._early.extend(proto.handle(self._parse(raw)))
                     await self._flush(conn)
+            # Only a confirmed session has taken the owed answer over: a start
+            # that fails before this leaves it owed to the next attempt.
+            self._cut_off = False
         except TimeoutError as exc:
             await self._abandon(conn)
             raise ModelConnectionError(
