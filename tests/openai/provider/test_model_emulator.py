@@ -23,9 +23,11 @@ from fullduplex.events import (
     BidiLatencyEvent,
     BidiOutputEvent,
     BidiResponseCompleteEvent,
+    BidiResponseStartEvent,
     BidiSpeechEvent,
     BidiTextInputEvent,
     BidiTranscriptStreamEvent,
+    BidiUsageEvent,
     ToolResultEvent,
     ToolUseStreamEvent,
 )
@@ -473,3 +475,29 @@ async def test_an_owed_answer_survives_a_restart_that_fails_before_the_session(
         await model.stop()
     finals = [e.text for e in events if isinstance(e, BidiTranscriptStreamEvent) and e.is_final]
     assert finals == ["You said: are you there?"]
+
+
+async def test_receive_ends_quietly_when_stopped_with_a_request_to_flush(
+    emu: Emulator, make_model: Factory
+) -> None:
+    """stop() while receive() is between events that queued a response.create: the
+    iteration ends, it does not raise a connection error for the socket stop() closed."""
+    model = make_model()
+    await model.start()
+    seen: list[BidiOutputEvent] = []
+    try:
+        await model.send(BidiTextInputEvent("first"))
+        async with asyncio.timeout(10):
+            stream = model.receive()
+            async for event in stream:
+                seen.append(event)
+                if isinstance(event, BidiResponseStartEvent):
+                    # answered after this response: response.create waits for response.done
+                    await model.send(BidiTextInputEvent("second"))
+                if isinstance(event, BidiUsageEvent):
+                    break
+            await model.stop()
+            rest = [event async for event in stream]
+    finally:
+        await model.stop()
+    assert all(not isinstance(e, BidiErrorEvent) for e in rest)

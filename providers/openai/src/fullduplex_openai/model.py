@@ -331,6 +331,8 @@ class BidiOpenAIRealtimeModel:
                 parsed = self._parse(raw)
             for event in handle(parsed):
                 yield event
+            if conn.stopping:
+                return  # stop() ran while the consumer held an event
             if proto.outbox:
                 await self._flush(conn)
             if conn.timeout_due and proto.at_pause() and not conn.stopping:
@@ -391,6 +393,8 @@ class BidiOpenAIRealtimeModel:
         try:
             await conn.ws.send(frame, text=True)
         except ConnectionClosed as exc:
+            if conn.stopping:
+                return  # stop() closed it on purpose: nothing is owed, nothing failed
             self._note_cut_off()
             if conn.timeout_closing:
                 raise self._timeout_error() from exc
