@@ -89,3 +89,16 @@ def test_models_lists_the_openai_model_ids() -> None:
     (entry,) = json.loads(result.stdout)
     assert entry["object"] == "BidiOpenAIRealtimeModel"
     assert "gpt-realtime" in entry["models"]
+
+
+def test_unknown_factory_keywords_name_the_field_and_what_is_accepted() -> None:
+    """get_model / get_io check keywords against the factory before building anything."""
+    import pytest
+
+    import fullduplex
+    from fullduplex.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match=r"'bogus'.*accepted: model_id, provider_config"):
+        fullduplex.get_model("openai/gpt-realtime", bogus=1)
+    with pytest.raises(ConfigurationError, match=r"^wav: .*'nope'.*accepted: input_path"):
+        fullduplex.get_io("wav", nope=2)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dis
 import importlib.metadata
+import inspect
 import sys
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
@@ -447,8 +448,9 @@ def get_model(name: str, **kwargs: Any) -> BidiModel:
             raise ConfigurationError(
                 f"model_id: given twice, in {name!r} and as a keyword; give it once"
             )
-        return factory(model_id=model_id, **kwargs)
-    return factory(**kwargs)
+        kwargs = {"model_id": model_id, **kwargs}
+    model: BidiModel = _build(factory, name, kwargs)
+    return model
 
 
 def model_registration(name: str) -> tuple[Registration, str | None]:
@@ -474,6 +476,25 @@ def model_registration(name: str) -> tuple[Registration, str | None]:
 def get_io(name: str, **kwargs: Any) -> Any:
     """Build an IO channel by registered name: ``get_io("audio")``."""
     factory: Callable[..., Any] = registry().lookup("io", name).obj  # type: ignore[assignment]
+    return _build(factory, name, kwargs)
+
+
+def _build(factory: Callable[..., Any], name: str, kwargs: dict[str, Any]) -> Any:
+    """Call a registered factory, turning an unknown or missing keyword into a
+    :class:`ConfigurationError` that lists what the factory accepts."""
+    try:
+        signature = inspect.signature(factory)
+    except (TypeError, ValueError):  # a builtin or C callable: let the call itself speak
+        return factory(**kwargs)
+    try:
+        signature.bind(**kwargs)
+    except TypeError as exc:
+        accepted = ", ".join(
+            p.name
+            for p in signature.parameters.values()
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        )
+        raise ConfigurationError(f"{name}: {exc}; accepted: {accepted}") from None
     return factory(**kwargs)
 
 
