@@ -501,3 +501,27 @@ async def test_receive_ends_quietly_when_stopped_with_a_request_to_flush(
     finally:
         await model.stop()
     assert all(not isinstance(e, BidiErrorEvent) for e in rest)
+
+
+async def test_calls_still_running_at_a_restart_get_one_response_create(
+    emu: Emulator, make_model: Factory
+) -> None:
+    """Two calls were running when the connection was replaced: the first result
+    alone does not ask for an answer; the last one does, once."""
+    history: list[Any] = [
+        {"role": "user", "content": [{"text": "add and multiply"}]},
+        {"role": "assistant", "content": [{"toolUse": {"toolUseId": "c1", "name": "add"}}]},
+        {"role": "assistant", "content": [{"toolUse": {"toolUseId": "c2", "name": "mul"}}]},
+    ]
+    model = make_model()
+    await model.start(messages=history)
+    try:
+        await model.send(ToolResultEvent("c1", "add", "3"))
+        await model.send(ToolResultEvent("c2", "mul", "2"))
+        await collect_until(model, is_complete)
+    finally:
+        await model.stop()
+    kinds = [e.get("type") for e in emu.received]
+    outputs = [i for i, kind in enumerate(kinds) if kind == "conversation.item.create"][-2:]
+    assert kinds.count("response.create") == 1
+    assert kinds.index("response.create") > outputs[-1]

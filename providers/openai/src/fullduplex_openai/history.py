@@ -116,3 +116,21 @@ def needs_answer(messages: Sequence[Message], *, cut_off: bool = False) -> bool:
             return False
         return cut_off or any("toolResult" in b for b in content)
     return False
+
+
+def unanswered_calls(messages: Iterable[Message]) -> list[str]:
+    """Call ids of tool calls in ``messages`` that have no result yet.
+
+    Their tools are still running across a reconnect; the new connection must
+    wait for their results too before it asks for one answer to all of them.
+    """
+    calls: dict[str, None] = {}
+    for message in messages:
+        for block in message.get("content") or []:
+            if not isinstance(block, dict):
+                continue
+            if isinstance(block.get("toolUse"), dict):
+                calls[str(block["toolUse"].get("toolUseId", ""))] = None
+            elif isinstance(block.get("toolResult"), dict):
+                calls.pop(str(block["toolResult"].get("toolUseId", "")), None)
+    return list(calls)

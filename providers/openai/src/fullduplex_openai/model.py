@@ -47,7 +47,7 @@ from fullduplex.model import ModelCapabilities
 from . import transport
 from .audio_convert import InputAudioConverter, output_converter_factory
 from .config import ResolvedConfig, auth_headers, resolve
-from .history import history_items, needs_answer
+from .history import history_items, needs_answer, unanswered_calls
 from .protocol import RealtimeProtocol
 
 if TYPE_CHECKING:
@@ -176,6 +176,7 @@ class BidiOpenAIRealtimeModel:
             async with asyncio.timeout(config.connect_timeout_s):
                 await self._send_json(conn, proto.session_update(system_prompt, tools))
                 history = list(messages or ())
+                proto.expect_results(unanswered_calls(history))
                 for event in history_items(history):
                     await self._send_json(conn, event)
                 if needs_answer(history, cut_off=self._cut_off):

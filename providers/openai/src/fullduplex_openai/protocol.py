@@ -361,6 +361,10 @@ class RealtimeProtocol:
         )
         return True
 
+    def expect_results(self, call_ids: Sequence[str]) -> None:
+        """Tool calls made on an earlier connection whose results are still to come."""
+        self._pending_calls.update(call_ids)
+
     def request_response(self) -> None:
         """Ask for a response (e.g. after replaying tool results) when allowed."""
         self._owed_user = True
