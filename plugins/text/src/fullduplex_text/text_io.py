@@ -43,6 +43,9 @@ class TextInput:
         self._loop = asyncio.get_running_loop()
         self._queue = asyncio.Queue()
         self._finished = False
+        # a half line left from an earlier run belongs to that run
+        self._pending = ""
+        self._decoder.reset()
         if stream is None or stream.closed:
             self._queue.put_nowait(None)
             return
