@@ -126,7 +126,8 @@ def unanswered_calls(messages: Iterable[Message]) -> list[str]:
     """
     calls: dict[str, None] = {}
     for message in messages:
-        for block in message.get("content") or []:
+        blocks: list[Any] = list(message.get("content") or [])
+        for block in blocks:
             if not isinstance(block, dict):
                 continue
             if isinstance(block.get("toolUse"), dict):
