@@ -536,8 +536,30 @@ def test_text_input_sends_item_then_response() -> None:
                 "content": [{"type": "input_text", "text": "hi"}],
             },
         },
-        {"type": "response.create"},
+        {"type": "response.create", "event_id": "fd_response_create"},
     ]
+
+
+def test_a_refused_response_create_is_no_longer_awaited() -> None:
+    """An error naming our response.create (not the race) ends the wait for that answer."""
+    proto = make()
+    proto.text_input("hi")
+    assert proto.answer_pending
+    refusal = {
+        "type": "error",
+        "event_id": "event_1",
+        "error": {
+            "type": "invalid_request_error",
+            "code": "invalid_value",
+            "message": "Invalid value: 'x'.",
+            "param": "response.tools",
+            "event_id": "fd_response_create",
+        },
+    }
+    events = proto.handle(refusal)
+    assert not proto.answer_pending
+    assert [type(e).__name__ for e in events] == ["BidiErrorEvent"]
+    assert events[0].param == "response.tools"  # type: ignore[union-attr]
 
 
 def test_text_during_a_response_waits_for_response_done() -> None:

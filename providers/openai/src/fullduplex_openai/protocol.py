@@ -116,6 +116,8 @@ _MODEL_CODES: Final[frozenset[str]] = frozenset({"model_not_found", "invalid_mod
 _QUIET_CODES: Final[frozenset[str]] = frozenset({"response_cancel_not_active"})
 
 _SESSION_EVENT_ID: Final[str] = "fd_session_update"
+#: marks our response.create, so a refusal of it can be told from other errors
+_CREATE_EVENT_ID: Final[str] = "fd_response_create"
 
 #: Wall-clock slack after which a finished item is taken as fully played.
 _PLAYBACK_SLACK_S: Final[float] = 1.0
@@ -383,7 +385,7 @@ class RealtimeProtocol:
         self._owed_tools = False
         self._create_inflight = kind
         self._last_create_kind = kind
-        self.outbox.append({"type": "response.create"})
+        self.outbox.append({"type": "response.create", "event_id": _CREATE_EVENT_ID})
 
     # ---------------------------------------------------------- server side
 
@@ -707,6 +709,10 @@ class RealtimeProtocol:
                 f"provider_config: the server refused the session configuration: {message}"
                 + (f" (field {param})" if param else "")
             )
+        if error.get("event_id") == _CREATE_EVENT_ID and self._create_inflight is not None:
+            # The server refused our response.create for another reason: no
+            # answer is coming, so stop waiting for one (and say why).
+            self._create_inflight = None
         if code is None and "shorter than" in message:
             logger.debug("truncate past the end of the audio (the server clamps it)")
             return _NONE
