@@ -83,6 +83,10 @@ class _RunningTool:
     context: ToolContext
 
 
+#: spoken user turns whose place in history is remembered until their transcript
+_MAX_USER_SLOTS = 32
+
+
 def _audio_ms(event: BidiAudioStreamEvent) -> float:
     """Duration of an audio chunk from its size and format (arithmetic only)."""
     width = 2 if event.format == "pcm16" else 1
@@ -215,6 +219,9 @@ class BidiAgent:
         self._failure: BaseException | None = None
         self._last_audio_item: str | None = None
         self._assistant_messages: dict[str, Message] = {}
+        #: where each spoken user turn belongs in history (its length when the
+        #: turn ended), since its transcript often arrives after the answer
+        self._user_slots: dict[str, int] = {}
         self._interrupted_items: set[str] = set()
 
     @property
@@ -489,6 +496,10 @@ class BidiAgent:
         elif isinstance(event, BidiInterruptionEvent):
             await self._interrupted(event)
         elif isinstance(event, BidiSpeechEvent):
+            if event.state == "stopped" and event.item_id is not None:
+                self._user_slots[event.item_id] = len(self.messages)
+                if len(self._user_slots) > _MAX_USER_SLOTS:
+                    self._user_slots.pop(next(iter(self._user_slots)))
             self._awaiting_answer = True
             self._activity.set()
             self._emit(event)
@@ -500,8 +511,15 @@ class BidiAgent:
         else:
             self._emit(event)
 
-    async def _record(self, message: Message) -> None:
-        self.messages.append(message)
+    async def _record(self, message: Message, at: int | None = None) -> None:
+        """Append ``message`` (or insert it at ``at``) and tell the hooks."""
+        if at is None or at >= len(self.messages):
+            self.messages.append(message)
+        else:
+            self.messages.insert(at, message)
+            for item, slot in self._user_slots.items():
+                if slot >= at:
+                    self._user_slots[item] = slot + 1
         if self._hooks.implemented("on_message_added"):
             await self._hooks.call("on_message_added", agent=self, message=message)
 
@@ -514,7 +532,10 @@ class BidiAgent:
             self._assistant_messages[event.item_id] = message
             if event.item_id in self._interrupted_items:
                 message["interrupted"] = True
-        await self._record(message)
+        at = None
+        if event.role == "user" and event.item_id is not None:
+            at = self._user_slots.pop(event.item_id, None)
+        await self._record(message, at)
 
     # ----------------------------------------------------------- interruption
     async def _interrupted(self, event: BidiInterruptionEvent) -> None:
