@@ -479,6 +479,12 @@ def test_interrupt_response_off_cancels_first() -> None:
     proto.handle(audio())
     proto.handle({"type": "input_audio_buffer.speech_started", "item_id": "u"})
     assert sent_types(proto) == ["response.cancel"]
+    cancelled = done(
+        status="cancelled", status_details={"type": "cancelled", "reason": "client_cancelled"}
+    )
+    completes = [e for e in proto.handle(cancelled) if isinstance(e, BidiResponseCompleteEvent)]
+    # the user's barge-in ended it, whoever sent the cancel
+    assert [e.stop_reason for e in completes] == ["interrupted"]
 
 
 @pytest.mark.parametrize(

@@ -226,6 +226,8 @@ class RealtimeProtocol:
         self._audio_first_t = 0.0
         self._audio_done: dict[str, int] = {}  # earlier items -> bytes received
         self._interrupted: set[str] = set()
+        #: responses we cancelled because the user spoke (interrupt_response off)
+        self._cancelled_for_speech: set[str] = set()
         self._convert: AudioConverter | None = None
         self._speech_stopped_t: float | None = None
 
@@ -567,7 +569,11 @@ class RealtimeProtocol:
                     details_out,
                 )
             )
-        out.append(BidiResponseCompleteEvent(response_id, _stop_reason(response, had_call)))
+        reason = _stop_reason(response, had_call)
+        if reason == "cancelled" and response_id in self._cancelled_for_speech:
+            self._cancelled_for_speech.discard(response_id)
+            reason = "interrupted"  # we cancelled it for the user's barge-in
+        out.append(BidiResponseCompleteEvent(response_id, reason))
         self._maybe_create_response()
         return out
 
@@ -625,6 +631,8 @@ class RealtimeProtocol:
         self._interrupted.add(item_id)
         if streaming and not self._interrupt_response:
             self.outbox.append({"type": "response.cancel"})
+            if self._audio_response is not None:
+                self._cancelled_for_speech.add(self._audio_response)
         out.append(BidiInterruptionEvent("user_speech", self._audio_response, item_id, received_ms))
         return out
 
