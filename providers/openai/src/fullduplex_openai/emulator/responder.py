@@ -13,7 +13,8 @@ calls). Pass your own with ``Emulator(responder=...)``.
   ``function_call_output`` speaks the result ("The answer is 84.");
   without the tool it answers directly;
 - "goodbye" / "bye" with a ``stop_conversation`` tool says goodbye and calls it;
-- an audio turn nobody scripted gets an answer about its length.
+- an audio turn nobody scripted gets an answer about its length;
+- the silence that trips server VAD's idle timeout gets "Are you still there?".
 
 Audio carries no words the emulator can understand, so tests that want an audio
 turn to "say" something queue the text with ``script_transcripts`` (one per
@@ -57,7 +58,9 @@ class TurnContext:
 
     ``items`` are the conversation items in order, as the server shows them (no audio bytes);
     ``transcripts`` maps user audio item ids to what the responder's ``transcribe`` said they
-    contain; ``audio_ms`` maps item ids to their audio length.
+    contain; ``audio_ms`` maps item ids to their audio length; ``idle_timeout`` is true for
+    the response the server creates itself when server VAD's idle timeout fires (the last
+    item is then the silent audio it committed).
     """
 
     items: Sequence[Mapping[str, Any]]
@@ -65,6 +68,8 @@ class TurnContext:
     instructions: str
     transcripts: Mapping[str, str] = field(default_factory=dict)
     audio_ms: Mapping[str, int] = field(default_factory=dict)
+    #: the user stayed silent for server VAD's ``idle_timeout_ms``: prompt them
+    idle_timeout: bool = False
 
     def tool_named(self, name: str) -> Mapping[str, Any] | None:
         """The function tool called ``name``, if the session (or response) declares it."""
@@ -173,6 +178,8 @@ def _result_text(output: str) -> str:
     return orjson.dumps(value).decode()[:200]
 
 
+#: what ``DefaultResponder`` says when the idle timeout fires
+IDLE_PROMPT = "Are you still there?"
 _GOODBYE = re.compile(r"\b(good\s*bye|bye)\b", re.IGNORECASE)
 
 
@@ -210,6 +217,8 @@ class DefaultResponder(Responder):
         return self._scripted.popleft() if self._scripted else None
 
     def respond(self, context: TurnContext) -> Reply:
+        if context.idle_timeout:
+            return Reply(IDLE_PROMPT)
         last = next(
             (
                 item

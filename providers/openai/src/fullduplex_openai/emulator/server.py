@@ -9,6 +9,9 @@ session cap and fault injection happen here; the protocol lives in
 ``session.RealtimeSession``. One writer task per connection sends everything,
 so replies to client events and streamed response frames never interleave out
 of order, and audio pacing (``realtime`` / ``pace``) is applied only here.
+The writer also wakes at the session's ``idle_deadline`` (read on the emulator's
+``clock``) to ``tick`` it; with a fake clock, call ``Emulator.wake()`` after
+moving it.
 """
 
 from __future__ import annotations
@@ -225,6 +228,15 @@ class Emulator:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.stop()
 
+    def wake(self) -> None:
+        """Make every connection re-read the clock now (call after moving a fake ``clock``).
+
+        Time-driven events (server VAD's idle timeout) are otherwise checked when
+        their deadline passes on the real event loop, which a fake clock does not drive.
+        """
+        for conn in self.connections:
+            conn.wakeup.set()
+
     def start_in_thread(self) -> EmulatorThread:
         """Serve from a background thread with its own event loop (for synchronous callers)."""
         return EmulatorThread(self).start()
@@ -397,7 +409,15 @@ class Emulator:
                     await conn.ws.close(code=code, message=reason.encode()[:123])
                     return
                 if not session.has_pending_output():
-                    await conn.wakeup.wait()
+                    due = session.tick()
+                    if due:
+                        await self._send_all(conn, due)
+                        continue
+                    deadline = session.idle_deadline
+                    if deadline is None:
+                        await conn.wakeup.wait()
+                    else:
+                        await self._wait(conn, max(0.0, deadline - self.clock()))
                     continue
                 delay = conn.faults.response_delay_s
                 next_id = session.next_response_id()

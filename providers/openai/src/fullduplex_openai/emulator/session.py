@@ -14,6 +14,12 @@ turn's ``committed`` / ``item.added`` / ``item.done``, ``response.created``,
 interleaved transcript and audio deltas, the ``.done`` events, ``response.done``,
 then ``rate_limits.updated``. Input transcription, when enabled, arrives after
 the response it triggered (clients must match it by ``item_id``).
+
+Time enters only through the injected ``clock``: ``response.done`` stamps when
+the answer's playback will end, ``idle_deadline`` says when server VAD's
+``idle_timeout_ms`` would fire, and the transport calls ``tick`` at (or after)
+that moment to get the timeout's frames. Tests move a fake clock instead of
+sleeping.
 """
 
 from __future__ import annotations
@@ -159,6 +165,10 @@ class RealtimeSession:
         self._speech_start_ms = 0
         self._vad: EnergyVad | None = None
         self._pending_transcription: list[Frame] = []
+        self._clock = clock
+        # idle timeout: clock time and input-audio offset where the last answer's playback ends
+        self._idle_from: float | None = None
+        self._idle_audio_ms = 0
         self._configure_vad()
 
     # ------------------------------------------------------------------ encoding
@@ -197,6 +207,67 @@ class RealtimeSession:
         if self._runs and not self._runs[0].started:
             return self._runs[0].id
         return None
+
+    @property
+    def idle_deadline(self) -> float | None:
+        """The clock time at which server VAD's idle timeout fires, or ``None`` if it is not armed.
+
+        Armed by each ``response.done`` (counting from the end of that response's audio
+        playback) while ``turn_detection`` is server VAD with ``idle_timeout_ms`` set;
+        disarmed by speech starting, by a new response, and while any response runs.
+        """
+        turn_detection = self.config["audio"]["input"]["turn_detection"]
+        if (
+            self._idle_from is None
+            or self._runs
+            or turn_detection is None
+            or turn_detection["type"] != "server_vad"
+            or turn_detection.get("idle_timeout_ms") is None
+            or (self._vad is not None and self._vad.in_speech)
+        ):
+            return None
+        return self._idle_from + int(turn_detection["idle_timeout_ms"]) / 1000
+
+    def tick(self, now: float | None = None) -> list[Frame]:
+        """The frames due by ``now`` (default: the session's clock): an idle timeout, if any.
+
+        When it fires: ``input_audio_buffer.timeout_triggered``, the commit of the buffered
+        (silent) audio as a user item, and ``response.created`` for the model's prompt to
+        the user (whose frames then come from ``pump``), as in §5 (f) of the reference.
+        """
+        deadline = self.idle_deadline
+        if deadline is None:
+            return []
+        if (self._clock() if now is None else now) < deadline:
+            return []
+        return self._idle_timeout()
+
+    def _idle_timeout(self) -> list[Frame]:
+        self._idle_from = None
+        bpm = synth.bytes_per_ms(self._input_format)
+        end_ms = self._written_ms
+        start_ms = min(max(self._idle_audio_ms, self._buffer_start_ms), end_ms)
+        item_id = new_id("item")
+        audio = bytes(self._buffer)
+        self._buffer.clear()
+        self._buffer_start_ms = end_ms
+        if self._vad is not None:
+            self._vad.reset(end_ms)
+        frames = [
+            self._frame(
+                "input_audio_buffer.timeout_triggered",
+                item_id=item_id,
+                audio_start_ms=start_ms,
+                audio_end_ms=end_ms,
+            )
+        ]
+        frames.extend(self._commit_audio(item_id, audio, bpm, silent=True))
+        if self.config["audio"]["input"]["turn_detection"]["create_response"]:
+            frames.extend(self._start_response({}, None, idle_timeout=True))
+        else:
+            frames.extend(self._pending_transcription)
+            self._pending_transcription = []
+        return frames
 
     def pump(self, max_frames: int = 64, max_audio_ms: int | None = None) -> list[Frame]:
         """Up to ``max_frames`` further frames of the running responses, in order.
@@ -337,6 +408,7 @@ class RealtimeSession:
         return synth.decode_g711(audio, kind), synth.G711_RATE
 
     def _speech_started(self, start_ms: int) -> list[Frame]:
+        self._idle_from = None
         self._speech_item_id = new_id("item")
         self._speech_start_ms = max(start_ms, self._buffer_start_ms)
         frames = [
@@ -373,8 +445,14 @@ class RealtimeSession:
             self._pending_transcription = []
         return frames
 
-    def _commit_audio(self, item_id: str, audio: bytes, bpm: int) -> list[Frame]:
-        """Turn committed audio into a user item; queue its transcription events."""
+    def _commit_audio(
+        self, item_id: str, audio: bytes, bpm: int, *, silent: bool = False
+    ) -> list[Frame]:
+        """Turn committed audio into a user item; queue its transcription events.
+
+        ``silent`` audio (an idle timeout's) is not shown to the responder's
+        ``transcribe``, so it does not use up words scripted for a real turn.
+        """
         duration_ms = len(audio) // bpm
         item: Json = {
             "id": item_id,
@@ -387,7 +465,7 @@ class RealtimeSession:
         previous = self.conversation.insert(item, None, audio)
         self._audio_ms[item_id] = duration_ms
         self._item_bytes_per_ms[item_id] = bpm
-        heard = self.responder.transcribe(audio, duration_ms)
+        heard = "" if silent else self.responder.transcribe(audio, duration_ms)
         if heard is not None:
             self._transcripts[item_id] = heard
         frames = [
@@ -682,7 +760,10 @@ class RealtimeSession:
                 items.append(entry)
         return items
 
-    def _start_response(self, params: Json, client_event_id: object) -> list[Frame]:
+    def _start_response(
+        self, params: Json, client_event_id: object, *, idle_timeout: bool = False
+    ) -> list[Frame]:
+        self._idle_from = None
         settings = self._settings(params)
         items = self._context_items(settings)
         context = TurnContext(
@@ -691,6 +772,7 @@ class RealtimeSession:
             instructions=settings["instructions"],
             transcripts=dict(self._transcripts),
             audio_ms=dict(self._audio_ms),
+            idle_timeout=idle_timeout,
         )
         reply = self.responder.respond(context)
         run = _Run(new_id("resp"), settings, reply)
@@ -983,6 +1065,9 @@ class RealtimeSession:
         if run.id in self._finished_runs:
             return
         self._finished_runs[run.id] = status
+        # the idle timeout counts from the end of this answer's playback on the client
+        self._idle_from = self._clock() + run.output_audio_ms / 1000
+        self._idle_audio_ms = self._written_ms + run.output_audio_ms
         yield self._frame(
             "response.done", response=self._response_object(run, status, details, final=True)
         )
