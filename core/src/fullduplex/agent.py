@@ -22,7 +22,6 @@ Use it as ``async with BidiAgent(...) as agent`` + ``send`` / ``receive``, or
 from __future__ import annotations
 
 import asyncio
-import collections
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from types import TracebackType
@@ -33,6 +32,8 @@ import attrs
 from ._event_buffer import EventBuffer
 from ._hooks import LifecycleHooks
 from ._outputs import OutputFanout
+from ._restart import InputHold, Reconnector
+from ._run import TurnState, pump_input, wait_for_end
 from ._tool_runner import execute_call
 from .errors import ConfigurationError, FullDuplexError, ModelError
 from .events import (
@@ -200,20 +201,14 @@ class BidiAgent:
             self._queue: EventBuffer[object] = EventBuffer()
         else:
             queue.items.clear()
-        self._send_lock = asyncio.Lock()
-        self._held: collections.deque[tuple[BidiInputEvent, Message | None]] = collections.deque()
-        self._restarting = False
+        self._input = InputHold()
+        self._restarts = Reconnector(stop=lambda: self.model.stop(), reopen=self._reopen)
         self._send_failure: ModelError | None = None
-        self._restart_attempt = 0
         self._events_this_connection = 0
         self._tool_tasks: dict[str, _RunningTool] = {}
         self._all_tool_tasks: set[asyncio.Task[None]] = set()
         self._results_sent: set[str] = set()
-        self._active_response: str | None = None
-        self._awaiting_followup = False
-        self._awaiting_answer = False
-        self._audio_since_response = False
-        self._activity = asyncio.Event()
+        self._turn = TurnState()
         self._stop_requested = asyncio.Event()
         self._closed = asyncio.Event()
         self._failure: BaseException | None = None
@@ -266,8 +261,9 @@ class BidiAgent:
                 await self.model.stop()
             except Exception:
                 logger.exception("model.stop() failed")
-            while self._held:
-                _event, message = self._held.popleft()
+            held = self._input.pending
+            while held:
+                _event, message = held.popleft()
                 if message is not None:
                     await self._record(message)
             self._end_receivers()
@@ -314,7 +310,7 @@ class BidiAgent:
         if not self._started:
             raise FullDuplexError("the agent is not started; call start() or use `async with`")
         if type(event) is BidiAudioInputEvent:
-            self._audio_since_response = True
+            self._turn.audio_since_response = True
             await self._deliver(event)
             return
         if isinstance(event, str):
@@ -322,11 +318,10 @@ class BidiAgent:
         elif isinstance(event, Mapping):
             event = event_from_dict(dict(event))  # type: ignore[assignment]
         if isinstance(event, BidiAudioInputEvent):
-            self._audio_since_response = True
+            self._turn.audio_since_response = True
             await self._deliver(event)
         elif isinstance(event, BidiTextInputEvent):
-            self._awaiting_answer = True
-            self._activity.set()
+            self._turn.answer_owed()
             await self._deliver(event, text_message(event.role, event.text))
         elif isinstance(event, INPUT_EVENT_TYPES):
             await self._deliver(event)
@@ -339,9 +334,10 @@ class BidiAgent:
 
     async def _deliver(self, event: BidiInputEvent, message: Message | None = None) -> None:
         """Send in order; hold while the connection is replaced; record on delivery."""
-        async with self._send_lock:
-            if self._restarting or self._held:
-                self._held.append((event, message))
+        hold = self._input
+        async with hold.lock:
+            if hold.restarting or hold.pending:
+                hold.pending.append((event, message))
                 return
             await self._send_now(event, message)
 
@@ -350,7 +346,7 @@ class BidiAgent:
             await self.model.send(event)
         except ModelError as exc:
             if exc.restartable and self._may_restart():
-                self._held.appendleft((event, message))
+                self._input.pending.appendleft((event, message))
                 self._connection_failed(exc)
                 return
             self._finish(exc)
@@ -363,9 +359,9 @@ class BidiAgent:
 
     def _connection_failed(self, exc: ModelError) -> None:
         """A send found the connection dead: have the supervisor replace it."""
-        if self._restarting:
+        if self._input.restarting:
             return
-        self._restarting = True
+        self._input.restarting = True
         self._send_failure = exc
         if self._reader is not None:
             self._reader.cancel()
@@ -416,7 +412,7 @@ class BidiAgent:
         else:
             self._queue.put_nowait(_END)
         self._closed.set()
-        self._activity.set()
+        self._turn.activity.set()
 
     # ------------------------------------------------------------ the reader
     async def _supervise(self) -> None:
@@ -474,16 +470,10 @@ class BidiAgent:
 
     async def _handle(self, event: BidiOutputEvent) -> None:
         if isinstance(event, BidiResponseStartEvent):
-            self._active_response = event.response_id
-            self._awaiting_followup = False
-            self._awaiting_answer = False
-            self._audio_since_response = False
-            self._activity.set()
+            self._turn.response_started(event.response_id)
             self._emit(event)
         elif isinstance(event, BidiResponseCompleteEvent):
-            if self._active_response in (None, event.response_id):
-                self._active_response = None
-            self._activity.set()
+            self._turn.response_completed(event.response_id)
             self._emit(event)
         elif isinstance(event, BidiTranscriptStreamEvent):
             self._emit(event)
@@ -500,8 +490,7 @@ class BidiAgent:
                 self._user_slots[event.item_id] = len(self.messages)
                 if len(self._user_slots) > _MAX_USER_SLOTS:
                     self._user_slots.pop(next(iter(self._user_slots)))
-            self._awaiting_answer = True
-            self._activity.set()
+            self._turn.answer_owed()
             self._emit(event)
         elif isinstance(event, BidiAudioStreamEvent):
             if event.item_id is not None:
@@ -545,7 +534,7 @@ class BidiAgent:
             item = self._last_audio_item
         heard = playback.heard_ms(item) if item is not None else 0
         fully_heard = item is None or heard >= int(playback.received_ms(item))
-        if self._active_response is None and fully_heard:
+        if self._turn.active_response is None and fully_heard:
             return  # the user spoke after the answer was over: nothing to interrupt
         if item is not None and item != event.item_id:
             # tell the outputs which item was cut, so they drop its late chunks
@@ -589,7 +578,7 @@ class BidiAgent:
         )
         self._all_tool_tasks.add(task)
         task.add_done_callback(self._all_tool_tasks.discard)
-        self._activity.set()
+        self._turn.activity.set()
 
     async def _run_tool(self, call: ToolCall, context: ToolContext) -> None:
         try:
@@ -603,14 +592,14 @@ class BidiAgent:
         # From here on the call cannot be cancelled (it is no longer listed as
         # running): its result must reach the model and the history.
         if not (self._stopping or self._closed.is_set()):
-            self._awaiting_followup = True
+            self._turn.awaiting_followup = True
         self._tool_tasks.pop(call.call_id, None)
         try:
             await self._finish_tool(call, result)
         except ModelError:
             logger.debug("tool result for %s not delivered: the model failed", call.call_id)
         finally:
-            self._activity.set()
+            self._turn.activity.set()
 
     async def _execute(self, call: ToolCall, context: ToolContext) -> ToolResultEvent:
         return await execute_call(
@@ -632,106 +621,49 @@ class BidiAgent:
     # ---------------------------------------------------------------- restart
     async def _reconnect(self, failure: ModelError) -> bool:
         """Replace the connection, replaying the history; False when giving up."""
-        self._restarting = True
-        if self._events_this_connection > 0:
-            self._restart_attempt = 0
-        error: ModelError = failure
-        while True:
-            self._restart_attempt += 1
-            attempt = self._restart_attempt
-            if attempt > self.max_restarts:
-                self._finish(error)
-                return False
-            logger.warning(
-                "model connection lost (%s: %s); reconnecting, attempt %d of %d",
-                type(error).__name__,
-                error,
-                attempt,
-                self.max_restarts,
-            )
-            delay = min(self.restart_backoff_s * 2 ** (attempt - 1), 30.0)
-            if delay:
-                await asyncio.sleep(delay)
-            try:
-                await self.model.stop()
-            except Exception:
-                logger.debug("model.stop() failed during a restart", exc_info=True)
-            try:
-                await self.model.start(
-                    self.system_prompt, self._specs, messages=list(self.messages)
-                )
-                await self._flush_held()
-            except ModelError as exc:
-                if exc.restartable:
-                    error = exc
-                    continue
-                self._finish(exc)
-                return False
-            break
-        self._active_response = None
-        self._awaiting_followup = False
-        self._restarting = False
-        self._activity.set()
+        self._input.restarting = True
+        error = await self._restarts.reconnect(
+            failure,
+            progressed=self._events_this_connection > 0,
+            max_restarts=self.max_restarts,
+            backoff_s=self.restart_backoff_s,
+        )
+        if error is not None:
+            self._finish(error)
+            return False
+        self._input.restarting = False
+        self._turn.connection_replaced()
         restart = BidiConnectionRestartEvent(
             reason=getattr(failure, "reason", "connection_lost"),
-            attempt=attempt,
+            attempt=self._restarts.attempt,
             error=str(failure),
         )
         self._emit(restart)
         await self._hooks.call("on_connection_restart", agent=self, event=restart)
         return True
 
-    async def _flush_held(self) -> None:
-        """Deliver the input held during the restart, in order (raises on failure)."""
-        async with self._send_lock:
-            while self._held:
-                event, message = self._held[0]
-                await self.model.send(event)
-                self._held.popleft()
-                if message is not None:
-                    await self._record(message)
+    async def _reopen(self) -> None:
+        """Start the model again with the whole history, then deliver the held input."""
+        await self.model.start(self.system_prompt, self._specs, messages=list(self.messages))
+        await self._input.flush(self.model.send, self._record)
 
     # -------------------------------------------------------------------- run
-    def _settled(self) -> bool:
-        """The answer to the last input is complete and nothing is in flight."""
-        return not (
-            self._active_response is not None
-            or self._tool_tasks
-            or self._awaiting_followup
-            or self._awaiting_answer
-            or self._restarting
-            or self._held
+    def _in_flight(self) -> bool:
+        """Work of the agent's own that an answer may still come from."""
+        return bool(
+            self._tool_tasks
+            or self._input.restarting
+            or self._input.pending
             or getattr(self.model, "answer_pending", False)
         )
 
     async def _wait_settled(self) -> None:
-        """Wait until settled. Audio sent since the last response may still bring
-        one (the provider's voice detection lags): wait ``audio_grace_s`` for a
-        sign of it (speech detected, a response) before calling it settled."""
-        loop = asyncio.get_running_loop()
-        grace_until = loop.time() + self.audio_grace_s
-        while True:
-            self._activity.clear()
-            audio_wait = (
-                self._audio_since_response
-                and self.model.capabilities.audio_input
-                and loop.time() < grace_until
-            )
-            if self._settled() and not audio_wait:
-                return
-            timeout = grace_until - loop.time() if audio_wait and self._settled() else None
-            try:
-                async with asyncio.timeout(timeout):
-                    await self._activity.wait()
-            except TimeoutError:
-                pass
-
-    async def _pump(self, source: BidiInput) -> None:
-        while True:
-            event = await source()
-            if event is None:
-                return
-            await self.send(event)
+        """Wait until the answer to the last input is complete (with the audio grace)."""
+        await self._turn.wait_settled(
+            self._in_flight,
+            audio_input=self.model.capabilities.audio_input,
+            audio_grace_s=self.audio_grace_s,
+        )
 
     async def run(
         self, inputs: Sequence[BidiInput] = (), outputs: Sequence[BidiOutput] = ()
@@ -756,10 +688,17 @@ class BidiAgent:
                 await source.start(self)
                 started_inputs.append(source)
             pumps = [
-                asyncio.create_task(self._pump(source), name="fullduplex-input")
+                asyncio.create_task(pump_input(source, self.send), name="fullduplex-input")
                 for source in inputs
             ]
-            error = await self._wait_for_end(pumps, fanout)
+            error = await wait_for_end(
+                pumps,
+                fanout,
+                stop_requested=self._stop_requested,
+                closed=self._closed,
+                settle=self._wait_settled,
+                settle_timeout_s=self.settle_timeout_s,
+            )
         finally:
             for pump in pumps:
                 pump.cancel()
@@ -778,43 +717,3 @@ class BidiAgent:
             raise error
         if self._failure is not None:
             raise self._failure
-
-    async def _wait_for_end(
-        self, pumps: list[asyncio.Task[None]], fanout: OutputFanout
-    ) -> BaseException | None:
-        """Wait for the end of ``run()``; return an input's or output's failure."""
-        waiters: list[asyncio.Future[Any]] = [
-            asyncio.create_task(self._stop_requested.wait()),
-            asyncio.create_task(self._closed.wait()),
-            asyncio.create_task(fanout.failed.wait()),
-        ]
-        inputs_done: asyncio.Future[Any] | None = None
-        try:
-            if pumps:
-                inputs_done = asyncio.gather(*pumps)
-                await asyncio.wait({*waiters, inputs_done}, return_when=asyncio.FIRST_COMPLETED)
-            else:
-                await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-            if inputs_done is not None and inputs_done.done():
-                if inputs_done.exception() is not None:
-                    return inputs_done.exception()
-                if not any(w.done() for w in waiters):
-                    settle = asyncio.create_task(self._wait_settled())
-                    waiters.append(settle)
-                    await asyncio.wait(
-                        waiters, timeout=self.settle_timeout_s, return_when=asyncio.FIRST_COMPLETED
-                    )
-                    if not settle.done():
-                        logger.warning(
-                            "inputs finished but the conversation did not settle within "
-                            "%g s; stopping",
-                            self.settle_timeout_s,
-                        )
-            return fanout.error
-        finally:
-            for waiter in waiters:
-                waiter.cancel()
-            await asyncio.gather(*waiters, return_exceptions=True)
-            if inputs_done is not None and not inputs_done.done():
-                inputs_done.cancel()
-                await asyncio.gather(inputs_done, return_exceptions=True)
