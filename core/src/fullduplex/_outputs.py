@@ -51,9 +51,7 @@ class _OutputWorker:
                     return
                 self.wake.clear()
                 await self.wake.wait()
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
+        except Exception as exc:  # CancelledError is not an Exception: it propagates
             self.fanout.report(exc)
 
     def interrupt(self, event: BidiOutputEvent) -> None:

@@ -455,18 +455,21 @@ class BidiAgent:
 
     async def _read(self) -> None:
         self._events_this_connection = 0
-        playback = self.playback
-        emit = self._emit
+        on_audio = self._on_audio
         async for event in self.model.receive():
             self._events_this_connection += 1
-            if type(event) is BidiAudioStreamEvent:
-                item = event.item_id
-                if item is not None:
-                    playback.note_audio(item, _audio_ms(event))
-                    self._last_audio_item = item
-                emit(event)
+            if type(event) is BidiAudioStreamEvent:  # the hot path: no dispatch chain
+                on_audio(event)
                 continue
             await self._handle(event)
+
+    def _on_audio(self, event: BidiAudioStreamEvent) -> None:
+        """Count the chunk for playback bookkeeping and hand it to the outputs."""
+        item = event.item_id
+        if item is not None:
+            self.playback.note_audio(item, _audio_ms(event))
+            self._last_audio_item = item
+        self._emit(event)
 
     async def _handle(self, event: BidiOutputEvent) -> None:
         if isinstance(event, BidiResponseStartEvent):
@@ -492,11 +495,8 @@ class BidiAgent:
                     self._user_slots.pop(next(iter(self._user_slots)))
             self._turn.answer_owed()
             self._emit(event)
-        elif isinstance(event, BidiAudioStreamEvent):
-            if event.item_id is not None:
-                self.playback.note_audio(event.item_id, _audio_ms(event))
-                self._last_audio_item = event.item_id
-            self._emit(event)
+        elif isinstance(event, BidiAudioStreamEvent):  # a subclass, past _read's fast path
+            self._on_audio(event)
         else:
             self._emit(event)
 

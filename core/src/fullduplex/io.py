@@ -103,13 +103,19 @@ class PlaybackLedger:
 
     # the agent ---------------------------------------------------------------
     def note_audio(self, item_id: str, duration_ms: float, now: float | None = None) -> None:
-        """Record audio received for ``item_id`` (called by the agent per chunk)."""
+        """Record audio received for ``item_id`` (called by the agent per chunk).
+
+        Only the agent's event loop writes the received figures, so a chunk of
+        a known item is one dict update; the lock guards what players share.
+        """
+        received = self._received
+        if item_id in received:
+            received[item_id] += duration_ms
+            return
         with self._lock:
-            if item_id not in self._received:
-                self._first_audio_at[item_id] = time.monotonic() if now is None else now
-                self._received[item_id] = 0.0
-                self._trim()
-            self._received[item_id] += duration_ms
+            self._first_audio_at[item_id] = time.monotonic() if now is None else now
+            received[item_id] = duration_ms
+            self._trim()
 
     def received_ms(self, item_id: str) -> float:
         return self._received.get(item_id, 0.0)
