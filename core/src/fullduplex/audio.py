@@ -321,7 +321,63 @@ def alaw_to_pcm16(data: bytes | bytearray | memoryview) -> bytes:
     return _decode(data, "alaw_decode")
 
 
+class PcmConverter:
+    """Converts a stream of pcm16 chunks from one rate/channel count to another.
+
+    Resampling runs at the smaller of the two channel counts (mix down first,
+    duplicate after), so a stereo side costs no extra resampling work. The
+    filter state runs across chunks; :meth:`flush` returns the tail it holds.
+    """
+
+    def __init__(self, in_rate: int, in_channels: int, out_rate: int, out_channels: int) -> None:
+        self.in_rate = in_rate
+        self.in_channels = in_channels
+        self.out_rate = out_rate
+        self.out_channels = out_channels
+        self._work_channels = min(in_channels, out_channels)
+        self._resampler: Resampler | None = self._new_resampler()
+
+    #: a converter is also a plain function of a chunk
+    def __call__(self, data: bytes) -> bytes:
+        return self.process(data)
+
+    def _new_resampler(self) -> Resampler | None:
+        if self.in_rate == self.out_rate:
+            return None
+        return Resampler(self.in_rate, self.out_rate, self._work_channels)
+
+    @property
+    def identity(self) -> bool:
+        return self._resampler is None and self.in_channels == self.out_channels
+
+    def process(self, data: bytes) -> bytes:
+        """Convert one chunk of whole frames; the result may be short while the filter fills."""
+        if self.identity:
+            return data
+        if self.in_channels != self._work_channels:
+            data = to_channels(data, self.in_channels, self._work_channels)
+        if self._resampler is not None:
+            data = self._resampler.process(data)
+        if self.out_channels != self._work_channels and data:
+            data = to_channels(data, self._work_channels, self.out_channels)
+        return data
+
+    def flush(self) -> bytes:
+        """The audio still held in the resampler's filter (the stream then starts afresh)."""
+        if self._resampler is None:
+            return b""
+        data = self._resampler.flush()
+        if self.out_channels != self._work_channels and data:
+            data = to_channels(data, self._work_channels, self.out_channels)
+        return data
+
+    def reset(self) -> None:
+        """Forget the filter state (after an interruption: no stale tail)."""
+        self._resampler = self._new_resampler()
+
+
 __all__ = [
+    "PcmConverter",
     "Quality",
     "Resampler",
     "alaw_to_pcm16",

@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 from fullduplex.events import BidiAudioInputEvent
 
-from .convert import PcmConverter
 from .settings import DirectionSettings
 from .streams import StreamFormat, choose_format, close_stream, open_stream
 
 if TYPE_CHECKING:
     from fullduplex.agent import BidiAgent
+    from fullduplex.audio import PcmConverter
 
 #: blocks kept when the agent falls behind (the oldest go first)
 _MAX_QUEUED_BLOCKS = 500
@@ -54,6 +54,8 @@ class MicrophoneInput:
         self._finished = False
         fmt = await asyncio.to_thread(choose_format, self._settings, self._rate, self._channels)
         self._format = fmt
+        from fullduplex.audio import PcmConverter  # numpy, soxr: on first use
+
         self._converter = PcmConverter(fmt.sample_rate, fmt.channels, self._rate, self._channels)
         self._stream = await asyncio.to_thread(open_stream, self._settings, fmt, self._callback)
 

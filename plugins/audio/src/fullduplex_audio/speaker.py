@@ -22,7 +22,6 @@ from fullduplex.events import (
     BidiResponseCompleteEvent,
 )
 
-from .convert import PcmConverter
 from .devices import load_sounddevice
 from .playback import PlaybackBuffer
 from .settings import DirectionSettings
@@ -30,6 +29,7 @@ from .streams import StreamFormat, choose_format, close_stream, open_stream
 
 if TYPE_CHECKING:
     from fullduplex.agent import BidiAgent
+    from fullduplex.audio import PcmConverter
     from fullduplex.io import PlaybackLedger
 
 logger = logging.getLogger(__name__)
@@ -136,6 +136,8 @@ class SpeakerOutput:
                     tail = previous.flush()
                     if tail:
                         self._buffer.push(None, tail)
+            from fullduplex.audio import PcmConverter  # numpy, soxr: on first use
+
             converter = PcmConverter(rate, channels, fmt.sample_rate, fmt.channels)
             self._converters = {key: converter}
         return converter

@@ -22,10 +22,9 @@ from typing import TYPE_CHECKING
 from fullduplex.errors import ConfigurationError, IOChannelError
 from fullduplex.events import BidiAudioInputEvent, BidiAudioStreamEvent, BidiOutputEvent
 
-from .convert import PcmConverter
-
 if TYPE_CHECKING:
     from fullduplex.agent import BidiAgent
+    from fullduplex.audio import PcmConverter
 
 PathLike = str | os.PathLike[str]
 
@@ -115,6 +114,8 @@ class WavFileInput:
 
     def _load(self) -> bytes:
         audio, rate, channels = read_wav_pcm16(self._path)
+        from fullduplex.audio import PcmConverter  # numpy, soxr: on first use
+
         converter = PcmConverter(rate, channels, self._rate, self._channels)
         return converter.process(audio) + converter.flush()
 
@@ -200,6 +201,8 @@ class WavFileOutput:
         if converter is None:
             # a format change: what the previous converter still holds comes first
             self._flush_converters()
+            from fullduplex.audio import PcmConverter  # numpy, soxr: on first use
+
             converter = PcmConverter(event.sample_rate, event.channels, self._rate, self._channels)
             self._converters = {key: converter}
         self._write(converter.process(event.audio))

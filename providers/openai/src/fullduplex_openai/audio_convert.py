@@ -15,7 +15,7 @@ from fullduplex.errors import EventError, FullDuplexError
 from fullduplex.events import AudioFormat, BidiAudioInputEvent
 
 if TYPE_CHECKING:
-    from fullduplex.audio import Resampler
+    from fullduplex.audio import PcmConverter, Resampler
 
 _DECODERS = {"g711_ulaw": "ulaw_to_pcm16", "g711_alaw": "alaw_to_pcm16"}
 _ENCODERS = {"g711_ulaw": "pcm16_to_ulaw", "g711_alaw": "pcm16_to_alaw"}
@@ -73,47 +73,21 @@ class InputAudioConverter:
             raise EventError(f"audio: cannot convert this chunk for the wire ({exc})") from exc
 
 
-class OutputAudioConverter:
-    """Wire audio of one assistant item -> SDK-boundary rate and channels.
-
-    One per item, so the resampler's filter runs across the item's chunks and
-    :meth:`flush` returns the tail it still holds when the item's audio ends.
-    """
-
-    def __init__(self, wire_rate: int, output_rate: int, channels: int) -> None:
-        from fullduplex import audio as pcm
-
-        self._pcm = pcm
-        self._channels = channels
-        self._resampler = (
-            pcm.Resampler(wire_rate, output_rate, 1) if output_rate != wire_rate else None
-        )
-
-    def _finish(self, data: bytes) -> bytes:
-        if self._channels != 1 and data:
-            data = self._pcm.to_channels(data, 1, self._channels)
-        return data
-
-    def __call__(self, data: bytes) -> bytes:
-        if self._resampler is not None:
-            data = self._resampler.process(data)
-        return self._finish(data)
-
-    def flush(self) -> bytes:
-        """The audio still held in the filter at the end of the item."""
-        if self._resampler is None:
-            return b""
-        return self._finish(self._resampler.flush())
-
-
 def output_converter_factory(
     wire_rate: int, output_rate: int, channels: int
-) -> Callable[[], OutputAudioConverter] | None:
-    """A factory of per-item output converters, or ``None`` when audio passes as is."""
+) -> Callable[[], PcmConverter] | None:
+    """A factory of per-item output converters (wire mono -> the SDK boundary's
+    rate and channels), or ``None`` when audio passes as it is.
+
+    One converter per item, so the resampler's filter runs across the item's
+    chunks and ``flush()`` returns the tail it holds when the item's audio ends.
+    """
     if output_rate == wire_rate and channels == 1:
         return None
 
-    def make() -> OutputAudioConverter:
-        return OutputAudioConverter(wire_rate, output_rate, channels)
+    def make() -> PcmConverter:
+        from fullduplex.audio import PcmConverter
+
+        return PcmConverter(wire_rate, 1, output_rate, channels)
 
     return make
