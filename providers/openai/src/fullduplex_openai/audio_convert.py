@@ -15,7 +15,7 @@ from fullduplex.errors import EventError, FullDuplexError
 from fullduplex.events import AudioFormat, BidiAudioInputEvent
 
 if TYPE_CHECKING:
-    from fullduplex.audio import PcmConverter, Resampler
+    from fullduplex.audio import PcmConverter
 
 _DECODERS = {"g711_ulaw": "ulaw_to_pcm16", "g711_alaw": "alaw_to_pcm16"}
 _ENCODERS = {"g711_ulaw": "pcm16_to_ulaw", "g711_alaw": "pcm16_to_alaw"}
@@ -27,13 +27,14 @@ class InputAudioConverter:
     def __init__(self, wire_format: AudioFormat, wire_rate: int) -> None:
         self.wire_format = wire_format
         self.wire_rate = wire_rate
-        self._resampler: Resampler | None = None
-        self._resampler_key: tuple[int, int] | None = None
+        #: rate and channels in -> wire rate, mono; kept while the input's format holds
+        self._converter: PcmConverter | None = None
+        self._converter_key: tuple[int, int] | None = None
 
     def reset(self) -> None:
         """Drop filter state (a new connection starts a new stream)."""
-        self._resampler = None
-        self._resampler_key = None
+        self._converter = None
+        self._converter_key = None
 
     def convert(self, event: BidiAudioInputEvent) -> bytes:
         """Wire bytes for one input chunk; :class:`EventError` for what it cannot take."""
@@ -55,14 +56,12 @@ class InputAudioConverter:
                     raise EventError(f"channels: {fmt} audio must be mono, got {channels}")
                 decode: Callable[[bytes], bytes] = getattr(pcm, _DECODERS[fmt])
                 data = decode(data)
-            if channels != 1:
-                data = pcm.to_mono(data, channels)
-            if rate != self.wire_rate:
-                key = (rate, self.wire_rate)
-                if self._resampler is None or self._resampler_key != key:
-                    self._resampler = pcm.Resampler(rate, self.wire_rate, 1)
-                    self._resampler_key = key
-                data = self._resampler.process(data)
+            if channels != 1 or rate != self.wire_rate:
+                key = (rate, channels)
+                if self._converter is None or self._converter_key != key:
+                    self._converter = pcm.PcmConverter(rate, channels, self.wire_rate, 1)
+                    self._converter_key = key
+                data = self._converter.process(data)
             if self.wire_format != "pcm16":
                 encode: Callable[[bytes], bytes] = getattr(pcm, _ENCODERS[self.wire_format])
                 data = encode(data)
