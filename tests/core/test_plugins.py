@@ -14,16 +14,16 @@ from fullduplex.plugins import (
     plugins,
     reset_plugins,
 )
-from fullduplex.registry import get_io
+from fullduplex.registry import get_io, registry
 
 __all__ = ["sandbox"]
 
 
 def _load_collecting() -> list[str]:
-    """Load the plugins, returning the messages of the PluginLoadWarnings raised."""
+    """Load the plugins and collect the registry; the PluginLoadWarning messages raised."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        plugins()
+        registry()  # loads the plugins, then runs their register_* hooks
     return [str(w.message) for w in caught if issubclass(w.category, PluginLoadWarning)]
 
 
@@ -77,8 +77,8 @@ def test_plugin_whose_register_hook_raises_is_skipped_and_its_partial_work_dropp
     assert "config file missing" in messages[0]
     assert "halfway" not in _loaded_names()
     assert plugin_manager().get_plugin("halfway") is None
-    assert "early" not in plugins().registry.names("io")
-    assert "good_channel" in plugins().registry.names("io")
+    assert "early" not in registry().names("io")
+    assert "good_channel" in registry().names("io")
 
 
 def test_misspelt_hook_name_fails_loudly_as_a_skipped_plugin(sandbox: PluginSandbox) -> None:
@@ -134,7 +134,7 @@ def test_load_plugins_env_loads_only_the_named_plugins_and_core(sandbox: PluginS
     sandbox.only("alpha", "gamma")
 
     assert _loaded_names() == {"core", "alpha", "gamma"}
-    assert plugins().registry.names("io") == ["alpha_io", "gamma_io"]
+    assert registry().names("io") == ["alpha_io", "gamma_io"]
     reasons = {s.name: s.reason for s in plugins().skipped}
     assert "FULLDUPLEX_LOAD_PLUGINS" in reasons["beta"]
 
@@ -210,7 +210,7 @@ def test_entry_point_naming_an_object_registers_its_hook_methods(sandbox: Plugin
     )
     sandbox.only("objplug")
 
-    assert "obj_io" in plugins().registry.names("io")
+    assert "obj_io" in registry().names("io")
 
 
 def test_two_distributions_with_one_plugin_name_keep_the_first(sandbox: PluginSandbox) -> None:
@@ -238,7 +238,7 @@ def test_two_distributions_with_one_plugin_name_keep_the_first(sandbox: PluginSa
     assert "'same'" in messages[0]
     assert "fullduplex-aaa-test" in messages[0]
     assert "fullduplex-bbb-test" in messages[0]
-    assert len(plugins().registry.names("io")) == 1
+    assert len(registry().names("io")) == 1
 
 
 def test_plugin_using_the_registry_while_loading_is_skipped_not_deadlocked(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import warnings
+from pathlib import Path
 
 import pytest
 from plugin_fixtures import PluginSandbox, expected_install_advice, io_plugin, sandbox
@@ -14,7 +16,7 @@ from fullduplex.errors import (
     NotRegisteredError,
 )
 from fullduplex.plugins import PluginLoadWarning, plugins
-from fullduplex.registry import INSTALL_HINTS, get_io, get_model, get_tool, list_plugins
+from fullduplex.registry import get_io, get_model, get_tool, list_plugins, registry
 
 __all__ = ["sandbox"]
 
@@ -35,7 +37,7 @@ def register_models(register):
 def _quiet_load() -> list[str]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        plugins()
+        registry()  # loads the plugins, then runs their register_* hooks
     return [str(w.message) for w in caught if issubclass(w.category, PluginLoadWarning)]
 
 
@@ -90,17 +92,64 @@ def test_unknown_model_lists_what_is_available_and_what_to_install(
     assert isinstance(info.value, LookupError)
 
 
-def test_unknown_name_of_an_uninstalled_distribution_says_pip_install(
-    sandbox: PluginSandbox, monkeypatch: pytest.MonkeyPatch
+def test_unknown_name_is_explained_by_a_broken_plugin_from_its_entry_point_metadata(
+    sandbox: PluginSandbox,
 ) -> None:
-    monkeypatch.setitem(INSTALL_HINTS, "hologram", "fullduplex-hologram-not-installed")
-    sandbox.only()
+    # the distribution comes from the entry point's metadata, not from a list in core
+    dist = sandbox.add("hologram", "raise RuntimeError('no projector')\n")
+    sandbox.only("hologram")
+
+    with (
+        pytest.warns(PluginLoadWarning, match="hologram"),
+        pytest.raises(NotRegisteredError) as info,
+    ):
+        get_io("hologram")
+
+    message = str(info.value)
+    assert "available: none" in message
+    assert f"probably provided by {dist}" in message
+    assert "import failed: RuntimeError: no projector" in message
+
+
+def test_unknown_name_without_any_skipped_plugin_gets_no_install_advice(
+    sandbox: PluginSandbox,
+) -> None:
+    sandbox.add("chan", io_plugin("chan"))
+    sandbox.disable()  # everything installed loads: nothing to blame, nothing to guess
 
     with pytest.raises(NotRegisteredError) as info:
         get_io("hologram")
 
-    assert "pip install fullduplex-hologram-not-installed" in str(info.value)
-    assert "available: none" in str(info.value)
+    assert "pip install" not in str(info.value)
+    assert "did not load" not in str(info.value)
+
+
+def test_core_code_names_no_bundled_plugin() -> None:
+    # docstrings may show examples; no string the code uses may name a bundled plugin
+    package = Path(fullduplex.__file__).parent
+    bundled = ("fullduplex-openai", "fullduplex-audio", "fullduplex-text", "fullduplex-tools")
+    bundled_names = ("BidiOpenAIRealtimeModel", "BidiAudioIO", "BidiTextIO", "calculator")
+    found = []
+    for source in sorted(package.glob("*.py")):
+        tree = ast.parse(source.read_text())
+        docstrings = {
+            id(node.body[0].value)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+            and node.body
+            and isinstance(node.body[0], ast.Expr)
+            and isinstance(node.body[0].value, ast.Constant)
+        }
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and id(node) not in docstrings
+                and any(name in node.value for name in (*bundled, *bundled_names))
+            ):
+                found.append(f"{source.name}:{node.lineno}: {node.value!r}")
+
+    assert found == []
 
 
 def test_unknown_tool_lists_the_registered_tools(sandbox: PluginSandbox) -> None:
@@ -208,7 +257,7 @@ def test_bad_model_registration_skips_the_plugin_naming_the_field(
 
     assert len(messages) == 1
     assert f"{field}:" in messages[0]
-    assert plugins().registry.names("models") == []
+    assert registry().names("models") == []
 
 
 def test_get_io_builds_the_channel_with_options(sandbox: PluginSandbox) -> None:

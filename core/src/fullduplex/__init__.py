@@ -56,13 +56,13 @@ if TYPE_CHECKING:
     )
     from .hookspecs import hookimpl
     from .io import BidiInput, BidiOutput
-    from .model import BidiModel, ModelCapabilities
-    from .registry import (
+    from .lookup import (
         get_io,
         get_model,
         get_tool,
         list_plugins,
     )
+    from .model import BidiModel, ModelCapabilities
     from .tools import (
         ToolContext,
         stop_conversation,
@@ -76,10 +76,10 @@ _LAZY: dict[str, str] = {
     "tool": "tools",
     "ToolContext": "tools",
     "stop_conversation": "tools",
-    "get_model": "registry",
-    "get_io": "registry",
-    "get_tool": "registry",
-    "list_plugins": "registry",
+    "get_model": "lookup",
+    "get_io": "lookup",
+    "get_tool": "lookup",
+    "list_plugins": "lookup",
     "BidiModel": "model",
     "ModelCapabilities": "model",
     "BidiInput": "io",

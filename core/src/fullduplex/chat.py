@@ -38,7 +38,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .registry import ModelOptions, Registration, get_io, get_tool, model_registration, registry
+from .registry import ModelOptions, get_io, get_tool, model_registration, registry
+from .registry import ModelRecord as Registration
 
 if TYPE_CHECKING:
     from .agent import BidiAgent

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from .events import BidiConnectionRestartEvent, BidiInterruptionEvent, ToolResultEvent
     from .messages import Message
     from .model import BidiModel
-    from .registry import ModelOptions
+    from .records import ModelOptions
     from .tools import AgentTool, ToolCall
 
 PROJECT = "fullduplex"
@@ -57,7 +57,7 @@ LocalServer: TypeAlias = Callable[[], AbstractContextManager[Mapping[str, Any]]]
 CredentialsCheck: TypeAlias = Callable[[], bool]
 
 #: Maps the provider-neutral options of ``fullduplex chat`` (a
-#: :class:`~fullduplex.registry.ModelOptions`) to factory keyword arguments.
+#: :class:`~fullduplex.records.ModelOptions`) to factory keyword arguments.
 OptionsMapper: TypeAlias = Callable[["ModelOptions"], Mapping[str, Any]]
 
 

@@ -14,7 +14,7 @@ from .model import BidiModel, ModelCapabilities
 
 def __getattr__(name: str) -> object:
     """Resolve provider model classes registered by plugins."""
-    from .registry import resolve_export
+    from .exports import resolve_export
 
     return resolve_export("models", name, __name__)
 

@@ -2,10 +2,12 @@
 
 A plugin is a module named by an entry point in the ``fullduplex`` group. Each
 is imported, registered with a pluggy :class:`pluggy.PluginManager` and checked
-against :mod:`fullduplex.hookspecs`. Then its registration hooks run (see
-:mod:`fullduplex.registry`). Whatever goes wrong with one plugin -- the import
+against :mod:`fullduplex.hookspecs`. This module is the middle layer of the
+plugin system: it knows the hook specs below it and nothing above it (the
+typed registry in :mod:`fullduplex.catalog` runs the registration hooks of
+the plugins loaded here). Whatever goes wrong with one plugin -- the import
 raises, pluggy refuses it, a hook name is misspelt (``check_pending``), its
-``register_*`` hook raises -- that plugin is skipped with ONE
+``register_*`` hook raises (reported by the registry) -- that plugin is skipped with ONE
 :class:`PluginLoadWarning` naming the plugin and its distribution, and the
 others load. A warning (not a log record) because it reaches users of scripts
 and notebooks without any logging setup, shows once per plugin, and tests can
@@ -34,16 +36,12 @@ import sys
 import threading
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING
 
 import attrs
 import pluggy
 
 from . import hookspecs
 from .errors import PluginError
-
-if TYPE_CHECKING:
-    from .registry import Registry
 
 ENTRY_POINT_GROUP = "fullduplex"
 LOAD_ENV = "FULLDUPLEX_LOAD_PLUGINS"
@@ -91,7 +89,6 @@ class Plugins:
         self.manager = manager
         self._infos: dict[str, PluginInfo] = {}
         self._skipped: dict[str, SkippedPlugin] = {}
-        self._registry: Registry | None = None
 
     # ----------------------------------------------------------------- queries
     @property
@@ -109,13 +106,6 @@ class Plugins:
 
     def skipped_plugin(self, name: str) -> SkippedPlugin | None:
         return self._skipped.get(name)
-
-    @property
-    def registry(self) -> Registry:
-        """What the plugins registered (models, IO, tools)."""
-        if self._registry is None:  # pragma: no cover - set during loading
-            raise PluginError("plugins are still loading; the registry is not ready")
-        return self._registry
 
     def implementations(self, hook_name: str) -> list[HookImplementation]:
         """Each loaded plugin's implementation of ``hook_name``, in load order."""
@@ -188,7 +178,8 @@ def _names_from_env(var: str) -> set[str] | None:
     return {part.strip() for part in raw.split(",") if part.strip()}
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
+    """``Type: message`` on one line, for warnings and short error reports."""
     text = " ".join(str(exc).split())
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
@@ -227,13 +218,13 @@ def _register_one(
     try:
         manager.register(module, name=name)
     except (pluggy.PluginValidationError, ValueError) as exc:
-        plugins.skip(name, f"could not be registered: {_one_line(exc)}", distribution=distribution)
+        plugins.skip(name, f"could not be registered: {one_line(exc)}", distribution=distribution)
         return
     try:
         manager.check_pending()
     except pluggy.PluginValidationError as exc:
         plugins._add(PluginInfo(name, version, distribution, ()))
-        plugins.skip(name, f"implements an unknown hook: {_one_line(exc)}")
+        plugins.skip(name, f"implements an unknown hook: {one_line(exc)}")
         return
     plugins._add(PluginInfo(name, version, distribution, _hooks_of(manager, module)))
 
@@ -262,14 +253,10 @@ def _load() -> Plugins:
         try:
             loaded = ep.load()
         except Exception as exc:
-            plugins.skip(ep.name, f"import failed: {_one_line(exc)}", distribution=distribution)
+            plugins.skip(ep.name, f"import failed: {one_line(exc)}", distribution=distribution)
             continue
         # ``pkg.mod`` names a module; ``pkg.mod:obj`` an object with hook methods.
         _register_one(plugins, ep.name, loaded, distribution, version)
-
-    from .registry import Registry
-
-    plugins._registry = Registry.collect(plugins)
     return plugins
 
 
@@ -328,6 +315,7 @@ __all__ = [
     "PluginLoadWarning",
     "Plugins",
     "SkippedPlugin",
+    "one_line",
     "plugin_infos",
     "plugin_manager",
     "plugins",

@@ -1,0 +1,165 @@
+"""The typed records of the registry: one record type per kind of thing a plugin provides.
+
+This module is the bottom of the registry layer: plain data, no plugin
+loading, no lookups. :mod:`fullduplex.hookspecs` refers to
+:class:`ModelOptions` from here (type-only), :mod:`fullduplex.catalog` stores
+the records, and everything above reads them.
+
+Kinds and their records:
+
+``models``   :class:`ModelRecord`   a provider's factory, model ids and extras
+``io``       :class:`IORecord`      an IO channel factory
+``tools``    :class:`ToolRecord`    a ready-made tool (``@tool`` object)
+``commands`` :class:`CommandRecord` a click command a plugin added
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+
+import attrs
+
+if TYPE_CHECKING:
+    from .hookspecs import CredentialsCheck, LocalServer, OptionsMapper
+
+Kind: TypeAlias = Literal["models", "io", "tools", "commands"]
+KINDS: tuple[Kind, ...] = ("models", "io", "tools", "commands")
+#: how each kind is called in messages
+KIND_NOUN: dict[Kind, str] = {
+    "models": "model provider",
+    "io": "IO channel",
+    "tools": "tool",
+    "commands": "command",
+}
+
+
+@attrs.frozen(slots=True)
+class ModelOptions:
+    """Provider-neutral model settings a front end (``fullduplex chat``) may offer.
+
+    A provider that registers an ``options`` mapper turns these into its own
+    factory arguments; ``None`` means "not given, keep the provider's default".
+    """
+
+    #: the voice to speak with (a name the provider accepts)
+    voice: str | None = None
+    #: the URL of a server that speaks the provider's protocol
+    base_url: str | None = None
+    #: False when nothing will play the answer: a provider may then answer in
+    #: text alone, which is faster and cheaper than speech thrown away
+    speech: bool | None = None
+
+
+@attrs.frozen(slots=True)
+class Registration:
+    """What every record shares: the name, the object, and who registered it."""
+
+    name: str
+    obj: object
+    plugin: str
+    distribution: str | None
+
+    @property
+    def kind(self) -> Kind:  # pragma: no cover - every subclass overrides it
+        raise NotImplementedError
+
+    @property
+    def export_name(self) -> str | None:
+        """The class or function name the object is importable under."""
+        name = getattr(self.obj, "__name__", None)
+        return name if isinstance(name, str) else None
+
+
+@attrs.frozen(slots=True)
+class ModelRecord(Registration):
+    """A model provider: ``get_model("<name>/<model id>")`` calls ``factory``."""
+
+    #: model ids the provider declared
+    models: tuple[str, ...] = ()
+    #: the provider's offline server, if it offers one
+    local_server: LocalServer | None = None
+    #: whether the provider's real service is reachable as configured, if it can tell
+    has_credentials: CredentialsCheck | None = None
+    #: maps :class:`ModelOptions` to the factory's keyword arguments, if supported
+    options: OptionsMapper | None = None
+
+    @property
+    def kind(self) -> Literal["models"]:
+        return "models"
+
+    @property
+    def factory(self) -> Callable[..., Any]:
+        """The callable that builds the model (the registered object)."""
+        return self.obj  # type: ignore[return-value]
+
+
+@attrs.frozen(slots=True)
+class IORecord(Registration):
+    """An IO channel: ``get_io("<name>", **kwargs)`` calls ``factory``."""
+
+    @property
+    def kind(self) -> Literal["io"]:
+        return "io"
+
+    @property
+    def factory(self) -> Callable[..., Any]:
+        """The callable that builds the channel (the registered object)."""
+        return self.obj  # type: ignore[return-value]
+
+
+@attrs.frozen(slots=True)
+class ToolRecord(Registration):
+    """A ready-made tool; ``obj`` is the ``@tool`` object (an ``AgentTool``)."""
+
+    @property
+    def kind(self) -> Literal["tools"]:
+        return "tools"
+
+
+@attrs.frozen(slots=True)
+class CommandRecord(Registration):
+    """A subcommand a plugin added to the ``fullduplex`` command line."""
+
+    @property
+    def kind(self) -> Literal["commands"]:
+        return "commands"
+
+
+#: any record
+AnyRecord: TypeAlias = ModelRecord | IORecord | ToolRecord | CommandRecord
+
+
+@attrs.frozen(slots=True)
+class PluginRecord:
+    """A loaded plugin and what it registered (``fullduplex.list_plugins()``)."""
+
+    name: str
+    version: str | None
+    distribution: str | None
+    hooks: tuple[str, ...]
+    registered: Mapping[str, tuple[str, ...]]
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "distribution": self.distribution,
+            "hooks": list(self.hooks),
+            "registered": {kind: list(names) for kind, names in self.registered.items()},
+        }
+
+
+__all__ = [
+    "KINDS",
+    "KIND_NOUN",
+    "AnyRecord",
+    "CommandRecord",
+    "IORecord",
+    "Kind",
+    "ModelOptions",
+    "ModelRecord",
+    "PluginRecord",
+    "Registration",
+    "ToolRecord",
+]
