@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -46,3 +47,47 @@ def test_the_check_would_notice_a_heavy_import() -> None:
     modules = _modules_after("import fullduplex.audio")
 
     assert "numpy" in _heavy(modules)
+
+
+def _modules_after_cli(*args: str, env: dict[str, str] | None = None) -> set[str]:
+    """Modules loaded by running ``fullduplex ARGS`` (its console-script entry point)."""
+    script = (
+        "import json, sys\n"
+        "from fullduplex.cli import main\n"
+        f"sys.argv = ['fullduplex', *{list(args)!r}]\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+        env=env,
+    )
+    return set(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+CLI_HEAVY = ("pydantic", "numpy", "aiohttp", "websockets", "soxr", "sounddevice")
+
+
+def test_version_loads_no_plugin_and_nothing_heavy() -> None:
+    modules = _modules_after_cli("--version")
+
+    assert sorted(m for m in modules if m.split(".")[0] in CLI_HEAVY) == []
+    # no plugin was even loaded: --version never needs one
+    assert not any(m.startswith("fullduplex_") for m in modules)
+    assert "pluggy" not in modules
+
+
+def test_listing_plugins_costs_only_what_the_plugins_themselves_import() -> None:
+    # with only the core plugin, the command line's own path for listing stays light
+    env = {**os.environ, "FULLDUPLEX_LOAD_PLUGINS": ""}
+    modules = _modules_after_cli("plugins", env=env)
+
+    assert "fullduplex.catalog" in modules
+    assert sorted(m for m in modules if m.split(".")[0] in CLI_HEAVY) == []

@@ -2,8 +2,14 @@
 
 Built-in commands live in this module or in modules listed in
 :data:`BUILTIN_COMMANDS`; plugins add theirs through the ``register_commands``
-hook, called when the group is built. A plugin whose hook raises is reported
-on stderr and skipped; the rest of the command line still works.
+hook (:mod:`fullduplex.commands`). A plugin whose hook raises is reported on
+stderr and skipped; the rest of the command line still works.
+
+Start-up is kept cheap: the group is lazy. ``--version`` and the built-in
+listing commands load no plugin commands and import neither the built-in
+commands' modules nor anything heavy; the plugins' commands and
+:data:`BUILTIN_COMMANDS` are added only when a name is not found among the
+built-ins, or when the list of commands is needed (``--help``).
 
 Exit codes: 0 success, 2 bad usage (click's own), 1 any other failure, shown
 as one line (``--debug`` shows the traceback instead).
@@ -18,13 +24,18 @@ import traceback
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import TextIO
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TextIO
 
-import attrs
 import click
 
-from .plugins import PluginLoadWarning, plugins
-from .registry import Kind, Registration, list_plugins, registry
+from . import __version__
+
+if TYPE_CHECKING:
+    from .records import Kind, Registration
+
+# The plugin system is imported inside the functions that need it: ``--version``
+# and ``--help`` of a built-in must not pay for loading plugins.
 
 #: ``"module:attribute"`` of built-in commands that live in their own modules
 #: (``fullduplex chat``, say). Imported when the group is built; one that fails
@@ -32,16 +43,47 @@ from .registry import Kind, Registration, list_plugins, registry
 BUILTIN_COMMANDS: tuple[str, ...] = ("fullduplex.chat:chat",)
 
 
-@attrs.define
+@dataclass
 class _Options:
     debug: bool = False
 
 
-def _new_group() -> click.Group:
+class _LazyGroup(click.Group):
+    """The ``fullduplex`` group: plugin and extra built-in commands are added on first need."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._complete = False
+
+    def complete(self) -> None:
+        """Add :data:`BUILTIN_COMMANDS` and the plugins' commands (once)."""
+        if self._complete:
+            return
+        self._complete = True
+        from .commands import install_commands
+
+        _add_builtin_commands(self)
+        install_commands(self)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands:
+            self.complete()
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self.complete()
+        return super().list_commands(ctx)
+
+
+def _new_group() -> _LazyGroup:
     """A fresh ``fullduplex`` group (each build gets its own, so plugin commands never pile up)."""
 
-    @click.group(name="fullduplex", context_settings={"help_option_names": ["-h", "--help"]})
-    @click.version_option(package_name="fullduplex", prog_name="fullduplex")
+    @click.group(
+        cls=_LazyGroup,
+        name="fullduplex",
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    @click.version_option(__version__, prog_name="fullduplex")
     @click.option("--debug", is_flag=True, help="Show the full traceback when a command fails.")
     @click.pass_context
     def group(ctx: click.Context, debug: bool) -> None:
@@ -50,6 +92,7 @@ def _new_group() -> click.Group:
         if options is not None:
             options.debug = debug
 
+    assert isinstance(group, _LazyGroup)
     for command in (plugins_command, models_command, tools_command, io_command):
         group.add_command(command)
     return group
@@ -63,8 +106,18 @@ def _echo_json(data: object) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def plugins_command(as_json: bool) -> None:
     """The loaded plugins: version, distribution, hooks, and what each registered."""
+    # Install the plugins' commands on the real group, so a plugin that claims a
+    # built-in's name is reported exactly as when its command is run.
+    root = click.get_current_context().find_root().command
+    if isinstance(root, _LazyGroup):
+        root.complete()
+    import attrs
+
+    from .lookup import list_plugins
+    from .plugins import plugins
+
     records = list_plugins()
-    skipped = plugins().skipped
+    skipped = plugins().skipped  # after list_plugins: a raising register hook skips its plugin
     if as_json:
         _echo_json(
             {
@@ -85,21 +138,25 @@ def plugins_command(as_json: bool) -> None:
 
 
 def _registration_dict(reg: Registration) -> dict[str, object]:
+    from .records import ModelRecord, ToolRecord
+
     data: dict[str, object] = {
         "name": reg.name,
         "object": reg.export_name,
         "plugin": reg.plugin,
         "distribution": reg.distribution,
     }
-    if reg.kind == "models":
+    if isinstance(reg, ModelRecord):
         data["models"] = list(reg.models)
-    if reg.kind == "tools":
+    if isinstance(reg, ToolRecord):
         spec = getattr(reg.obj, "spec", None)
         data["description"] = getattr(spec, "description", None)
     return data
 
 
 def _show(kind: Kind, name: str | None, as_json: bool) -> None:
+    from .catalog import registry
+
     reg_ = registry()
     entries = [reg_.lookup(kind, name)] if name is not None else reg_.entries(kind)
     if as_json:
@@ -108,8 +165,9 @@ def _show(kind: Kind, name: str | None, as_json: bool) -> None:
     for reg in entries:
         data = _registration_dict(reg)
         extra = ""
-        if kind == "models":
-            extra = f"  models: {', '.join(reg.models) or '(any model id)'}"
+        models = data.get("models")
+        if isinstance(models, list):
+            extra = f"  models: {', '.join(models) or '(any model id)'}"
         elif kind == "tools" and data.get("description"):
             extra = f"  {data['description']}"
         click.echo(f"{reg.name}  ({data['object']}, plugin {reg.plugin}){extra}")
@@ -144,6 +202,8 @@ def io_command(name: str | None, as_json: bool) -> None:
 
 
 def _add_builtin_commands(group: click.Group) -> None:
+    from .plugins import PluginLoadWarning
+
     for target in BUILTIN_COMMANDS:
         module_name, _, attribute = target.partition(":")
         try:
@@ -161,9 +221,7 @@ def _add_builtin_commands(group: click.Group) -> None:
 def build_cli() -> click.Group:
     """The ``fullduplex`` group with built-in and plugin commands added."""
     group = _new_group()
-    _add_builtin_commands(group)
-    loaded = plugins()
-    loaded.registry.install_commands(group, loaded)
+    group.complete()
     return group
 
 
@@ -180,6 +238,8 @@ def _plain_warnings(stream: TextIO) -> Iterator[None]:
         file: TextIO | None = None,
         line: str | None = None,
     ) -> None:
+        from .plugins import PluginLoadWarning
+
         if issubclass(category, PluginLoadWarning):
             print(f"fullduplex: warning: {message}", file=stream)
         else:
@@ -202,7 +262,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     options = _Options()
     with _plain_warnings(sys.stderr):
         try:
-            group = build_cli()
+            group = _new_group()  # lazy: see the module docstring
             # Without standalone mode click returns ctx.exit(code)'s code instead of raising.
             returned = group.main(
                 args=list(argv) if argv is not None else None,
