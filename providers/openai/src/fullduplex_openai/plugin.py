@@ -9,6 +9,7 @@ never imports it, and a missing or broken emulator never takes the provider down
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -58,16 +59,17 @@ def has_api_key() -> bool:
 EMULATOR_INSTALL: Final = "pip install 'fullduplex-openai[emulator]'"
 
 
-def _import_emulator() -> Any:
-    """The ``fullduplex_openai.emulator`` package, or a ConfigurationError saying how to get it."""
+def _import_emulator(module: str = "") -> Any:
+    """``fullduplex_openai.emulator`` (or a module of it), or a ConfigurationError saying how
+    to get it."""
+    name = f"{__package__}.emulator{'.' + module if module else ''}"
     try:
-        from . import emulator
+        return importlib.import_module(name)
     except ImportError as exc:
         raise ConfigurationError(
             f"the OpenAI Realtime emulator is not installed ({exc.name or exc} is missing); "
             f"install it with: {EMULATOR_INSTALL}, or set OPENAI_API_KEY to use the real service"
         ) from exc
-    return emulator
 
 
 @contextmanager
@@ -108,7 +110,7 @@ def register_commands(cli: click.Group) -> None:
     def emulator_command(args: tuple[str, ...]) -> None:
         """Run a local OpenAI Realtime (GA) emulator for offline development."""
         try:
-            command = _import_emulator().cli.emulator_command
+            command = _import_emulator("cli").emulator_command
         except ConfigurationError as exc:
             raise click.ClickException(str(exc)) from exc
         command.main(list(args), prog_name="fullduplex emulator", standalone_mode=False)
