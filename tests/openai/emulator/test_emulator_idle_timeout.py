@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from conftest import KEY, ask, assert_valid_frames, recv_until
 
+from fullduplex_emulator import DefaultResponder, TurnContext
 from fullduplex_openai.emulator import Emulator, Frame, RealtimeSession
-from fullduplex_openai.emulator.responder import DefaultResponder, TurnContext
 from fullduplex_openai.emulator.synth import silence_pcm16, tone_pcm16
 from openai import AsyncOpenAI
 

@@ -16,6 +16,7 @@ import pytest
 import websockets
 from conftest import KEY, ask, assert_valid_server_events, recv_until
 
+from fullduplex_emulator.arithmetic import evaluate, find_arithmetic
 from fullduplex_openai.emulator import (
     Emulator,
     FunctionCall,
@@ -23,7 +24,6 @@ from fullduplex_openai.emulator import (
     Responder,
     TurnContext,
 )
-from fullduplex_openai.emulator.responder import evaluate, find_arithmetic
 from openai import AsyncOpenAI, OpenAI
 
 

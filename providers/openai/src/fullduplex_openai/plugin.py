@@ -1,17 +1,21 @@
 """The ``openai`` entry point: registers the provider and the emulator command.
 
-Registered exactly like a third-party plugin would be. The model class and the
-emulator are imported inside the hooks, so a broken emulator can never take
-the provider down with it, and loading plugins stays cheap.
+Registered exactly like a third-party plugin would be. The model class is
+imported inside its hook; the emulator (an optional extra that brings aiohttp
+and numpy) is imported only when it is used: when ``fullduplex emulator`` runs
+or a chat starts the local server. Listing commands or printing the version
+never imports it, and a missing or broken emulator never takes the provider down.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
+from fullduplex.errors import ConfigurationError
 from fullduplex.hookspecs import RegisterModel, hookimpl
 
 if TYPE_CHECKING:
@@ -51,12 +55,28 @@ def has_api_key() -> bool:
     return bool(os.environ.get("OPENAI_API_KEY", "").strip())
 
 
+#: how to get the emulator when the extra is not installed
+EMULATOR_INSTALL: Final = "pip install 'fullduplex-openai[emulator]'"
+
+
+def _import_emulator(module: str = "") -> Any:
+    """``fullduplex_openai.emulator`` (or a module of it), or a ConfigurationError saying how
+    to get it."""
+    name = f"{__package__}.emulator{'.' + module if module else ''}"
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        raise ConfigurationError(
+            f"the OpenAI Realtime emulator is not installed ({exc.name or exc} is missing); "
+            f"install it with: {EMULATOR_INSTALL}, or set OPENAI_API_KEY to use the real service"
+        ) from exc
+
+
 @contextmanager
 def local_emulator() -> Iterator[Mapping[str, Any]]:
     """The embedded emulator on a free loopback port, served from its own thread."""
-    from .emulator import Emulator
-
-    with Emulator(port=0).start_in_thread() as running:
+    emulator = _import_emulator()
+    with emulator.Emulator(port=0).start_in_thread() as running:
         yield {"client_config": {"base_url": running.base_url, "api_key": running.api_key}}
 
 
@@ -78,7 +98,19 @@ def model_options(options: ModelOptions) -> Mapping[str, Any]:
 
 @hookimpl
 def register_commands(cli: click.Group) -> None:
-    """``fullduplex emulator``: the local Realtime emulator, when it imports."""
-    from .emulator.cli import emulator_command
+    """``fullduplex emulator``: a thin command that imports the emulator only when it runs."""
+    import click
 
-    cli.add_command(emulator_command)
+    @cli.command(
+        "emulator",
+        context_settings={"ignore_unknown_options": True, "help_option_names": []},
+        add_help_option=False,
+    )
+    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
+    def emulator_command(args: tuple[str, ...]) -> None:
+        """Run a local OpenAI Realtime (GA) emulator for offline development."""
+        try:
+            command = _import_emulator("cli").emulator_command
+        except ConfigurationError as exc:
+            raise click.ClickException(str(exc)) from exc
+        command.main(list(args), prog_name="fullduplex emulator", standalone_mode=False)

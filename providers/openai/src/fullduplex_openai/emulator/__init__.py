@@ -10,19 +10,26 @@
 From synchronous code: ``with Emulator(...).start_in_thread() as emu:``.
 From a shell: ``fullduplex emulator --port 8089``.
 
-The modules: ``server`` (transport, auth, faults, pacing), ``session`` (the
-sans-I/O protocol state machine), ``conversation``, ``validation``, ``vad``,
-``responder`` (what the emulated model says; replaceable), ``synth`` (the
-speech-like audio), ``faults``, ``ids``, ``frames``, ``cli``.
+Installed with ``pip install 'fullduplex-openai[emulator]'``. This package is the
+OpenAI wire front-end only: ``server`` (routes, keys, client secrets, refusals),
+``session`` (the sans-I/O state machine and its dispatch table) with its
+handlers ``input_audio``, ``items``, ``responses`` and ``streaming`` over
+``state``, plus ``conversation``, ``validation``, ``turns`` (the items told to
+the responder), ``synth`` (the GA audio formats), ``errors``, ``ids`` and
+``cli``. The clock, VAD, scripted responder, speech synthesis, faults, caps and
+the server base are the provider-neutral kit, ``fullduplex_emulator``.
 """
 
 from __future__ import annotations
 
+from fullduplex_emulator.connection import Connection
+from fullduplex_emulator.faults import Faults
+from fullduplex_emulator.frames import Frame
+from fullduplex_emulator.responder import FunctionCall, Reply, Responder, TurnContext
+from fullduplex_emulator.scripted import DefaultResponder
+
 from .errors import RealtimeProtocolError
-from .faults import Faults
-from .frames import Frame
-from .responder import DefaultResponder, FunctionCall, Reply, Responder, TurnContext
-from .server import DEFAULT_API_KEY, Connection, Emulator, EmulatorThread
+from .server import DEFAULT_API_KEY, Emulator, EmulatorThread
 from .session import RealtimeSession
 
 __all__ = [

@@ -1,9 +1,11 @@
 """Fault injection: the failures a client must survive, on demand.
 
-A ``Faults`` value is plain configuration. The emulator copies it into each new
-connection (``Emulator(faults=...)`` or ``emu.faults = ...`` for later ones), and
-a live connection's copy can be replaced at runtime
-(``emu.connections[-1].faults = Faults(...)``). Counters are per connection.
+A ``Faults`` value is plain configuration, the same for every provider's
+emulator. A server copies it into each new connection (``Emulator(faults=...)``
+or ``emu.faults = ...`` for later ones), and a live connection's copy can be
+replaced at runtime (``emu.connections[-1].faults = Faults(...)``). Counters are
+per connection. The provider's front-end says what a server error or a
+malformed frame looks like on its wire; the kit's writer decides when.
 """
 
 from __future__ import annotations
@@ -25,10 +27,10 @@ class Faults:
       or, when ``None``, by aborting the TCP connection with no close frame (the client sees 1006).
     - ``malformed_frame_after_events``: once, after this many events, send a text frame that is
       not JSON.
-    - ``server_error_after_events``: once, after this many events, send an ``error`` event of
-      type ``server_error`` (the session stays open, like the service's transient errors).
-    - ``fail_responses``: every response ends with ``status: "failed"`` and a server error in
-      ``status_details`` instead of producing output.
+    - ``server_error_after_events``: once, after this many events, send the provider's
+      transient server error event (the session stays open, like the services' own).
+    - ``fail_responses``: every response fails with a server error instead of producing
+      output.
     - ``response_delay_s``: wait this long before each response starts streaming.
     """
 

@@ -1,35 +1,33 @@
-"""Energy-based voice activity detection, standing in for the service's VAD.
+"""Energy-based voice activity detection, standing in for a service's VAD.
 
-The service's VAD is a model; ours only looks at loudness, which is enough to be
-deterministic for tests (a tone or the emulator's own synthetic speech is
-"speech", digital silence is not) and sensible with a real microphone.
-``threshold`` (0-1, as in the session config) maps to an RMS level:
-``threshold * 0.04`` of full scale, so the default 0.5 triggers at about
--34 dBFS, well above a quiet room and well below normal speech.
+The services' VADs are models; this one only looks at loudness, which is enough
+to be deterministic for tests (a tone or the kit's synthetic speech is "speech",
+digital silence is not) and sensible with a real microphone. ``threshold``
+(0-1) maps to an RMS level: ``threshold * 0.04`` of full scale, so 0.5 triggers
+at about -34 dBFS, well above a quiet room and well below normal speech.
 
-Times are in milliseconds since the first audio appended in the session, as in
-``speech_started.audio_start_ms``. ``semantic_vad`` is treated as server VAD with
-a silence length chosen from its ``eagerness``.
+Times are in milliseconds on the session's input-audio timeline (0 is the first
+audio appended). A provider's front-end maps its own turn-detection settings
+onto ``threshold`` / ``prefix_padding_ms`` / ``silence_duration_ms``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final, Literal
 
 import numpy as np
 import numpy.typing as npt
 
 FRAME_MS: Final = 20
 LEVEL_PER_THRESHOLD: Final = 0.04
-_EAGERNESS_SILENCE_MS: Final = {"low": 1000, "medium": 600, "auto": 600, "high": 300}
 
 
 @dataclass(frozen=True, slots=True)
 class VadEvent:
-    """``kind`` is ``"started"`` or ``"stopped"``; ``ms`` is audio_start_ms / audio_end_ms."""
+    """``kind`` is ``"started"`` or ``"stopped"``; ``ms`` is where, on the input timeline."""
 
-    kind: str
+    kind: Literal["started", "stopped"]
     ms: int
 
 
@@ -46,17 +44,6 @@ class EnergyVad:
         self._silence_ms = 0
         self._pending: npt.NDArray[np.float64] = np.zeros(0)
         self._position_ms = 0  # start of the pending samples
-
-    @classmethod
-    def from_turn_detection(cls, config: dict[str, Any]) -> EnergyVad:
-        """Build from an effective ``turn_detection`` object (server or semantic VAD)."""
-        if config["type"] == "semantic_vad":
-            return cls(0.5, 300, _EAGERNESS_SILENCE_MS[config.get("eagerness", "auto")])
-        return cls(
-            float(config["threshold"]),
-            int(config["prefix_padding_ms"]),
-            int(config["silence_duration_ms"]),
-        )
 
     def reset(self, position_ms: int) -> None:
         """Forget speech state (after a commit or clear); audio resumes at ``position_ms``."""

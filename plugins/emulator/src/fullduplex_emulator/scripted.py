@@ -1,0 +1,130 @@
+"""The scripted responder: the conversation "brain" every provider's emulator shares.
+
+``ScriptedResponder`` (also known as ``DefaultResponder``) is enough for demos and
+end-to-end tests, whatever the wire:
+
+- a text (or scripted audio) turn gets an echoing answer;
+- an arithmetic question ("what is 12 times 7?") becomes a ``calculator``
+  function call when the session has that tool, and the answer after the tool's
+  result speaks it ("The answer is 84."); without the tool it answers directly;
+- "goodbye" / "bye" with a ``stop_conversation`` tool says goodbye and calls it;
+- an audio turn nobody scripted gets an answer about its length;
+- the silence that trips the server VAD's idle timeout gets "Are you still there?".
+
+Audio carries no words the emulator can understand, so tests that want an audio
+turn to "say" something queue the text with ``script_transcripts`` (one per
+committed audio turn, in order). It reads only the neutral ``TurnContext.turns``.
+"""
+
+from __future__ import annotations
+
+import collections
+import re
+from collections.abc import Iterable
+from typing import Final
+
+import orjson
+
+from .arithmetic import evaluate, find_arithmetic, format_number
+from .responder import FunctionCall, Reply, Responder, ToolDeclaration, Turn, TurnContext
+
+#: what the scripted responder says when the idle timeout fires
+IDLE_PROMPT: Final = "Are you still there?"
+_GOODBYE = re.compile(r"\b(good\s*bye|bye)\b", re.IGNORECASE)
+
+
+def _argument_name(tool: ToolDeclaration) -> str:
+    """The calculator's expression parameter: its only string property, else ``expression``."""
+    properties = tool.parameters.get("properties") or {}
+    strings = [name for name, spec in properties.items() if (spec or {}).get("type") == "string"]
+    return strings[0] if len(strings) == 1 else "expression"
+
+
+def _result_text(output: str) -> str:
+    """A tool output spoken back: a JSON ``result``/``value`` field, a JSON scalar, or the text."""
+    try:
+        value = orjson.loads(output)
+    except orjson.JSONDecodeError:
+        return output.strip()[:200]
+    if isinstance(value, dict):
+        for key in ("result", "value", "answer", "content", "text"):
+            if key in value:
+                value = value[key]
+                break
+    if isinstance(value, bool) or value is None:
+        return str(value).lower()
+    if isinstance(value, int | float):
+        return format_number(value)
+    if isinstance(value, str):
+        return value.strip()[:200]
+    return orjson.dumps(value).decode()[:200]
+
+
+class ScriptedResponder(Responder):
+    """The scripted model described in the module docstring."""
+
+    def __init__(self, transcripts: Iterable[str] = ()) -> None:
+        self._scripted: collections.deque[str] = collections.deque(transcripts)
+
+    def script_transcripts(self, *texts: str) -> None:
+        """Queue what the next committed audio turns say, one text per turn."""
+        self._scripted.extend(texts)
+
+    def transcribe(self, audio: bytes, duration_ms: int) -> str | None:
+        return self._scripted.popleft() if self._scripted else None
+
+    def respond(self, context: TurnContext) -> Reply:
+        if context.idle_timeout:
+            return Reply(IDLE_PROMPT)
+        # what the model answers: the last thing that is not its own (or a system) message
+        last = next(
+            (turn for turn in reversed(context.turns) if turn.kind not in ("assistant", "system")),
+            None,
+        )
+        if last is None:
+            return Reply("Hello! How can I help you?")
+        if last.kind == "tool_result":
+            return self._after_tool(last, context)
+        if last.kind == "tool_call":
+            return Reply(f"I am waiting for the result of {last.name}.")
+        if last.text is None:
+            seconds = context.audio_ms.get(last.id, last.audio_ms) / 1000
+            return Reply(f"I heard {seconds:.1f} seconds of audio.")
+        return self._answer_text(last.text.strip(), context)
+
+    def _answer_text(self, text: str, context: TurnContext) -> Reply:
+        if _GOODBYE.search(text):
+            if context.tool_named("stop_conversation") is not None:
+                return Reply("Goodbye!", (FunctionCall("stop_conversation", "{}"),))
+            return Reply("Goodbye!")
+        expression = find_arithmetic(text)
+        if expression is not None:
+            calculator = context.tool_named("calculator")
+            if calculator is not None:
+                arguments = orjson.dumps({_argument_name(calculator): expression}).decode()
+                return Reply("", (FunctionCall("calculator", arguments),))
+            try:
+                return Reply(f"The answer is {format_number(evaluate(expression))}.")
+            except ValueError:
+                return Reply(f"I cannot compute {expression}.")
+        return Reply(f"You said: {text}" if text else "I did not catch that.")
+
+    def _after_tool(self, result: Turn, context: TurnContext) -> Reply:
+        name = next(
+            (
+                turn.name
+                for turn in context.turns
+                if turn.kind == "tool_call" and turn.call_id == result.call_id
+            ),
+            None,
+        )
+        if name == "stop_conversation":
+            return Reply("Goodbye!")
+        spoken = _result_text(result.output)
+        if name == "calculator":
+            return Reply(f"The answer is {spoken}.")
+        return Reply(f"The {name or 'tool'} result is {spoken}.")
+
+
+#: the name the OpenAI emulator has always used for it
+DefaultResponder = ScriptedResponder
