@@ -19,7 +19,7 @@ import websockets
 from aiohttp import web
 
 from fullduplex.events import BidiTextInputEvent, BidiTranscriptStreamEvent
-from fullduplex.registry import Registration
+from fullduplex.registry import ModelRecord
 from fullduplex_emulator import Faults, Frame, ScriptedResponder, Turn, TurnContext
 from fullduplex_emulator.connection import Connection
 from fullduplex_emulator.server import EmulatorServer
@@ -139,9 +139,7 @@ def _echo_local_server() -> Iterator[Mapping[str, Any]]:
 def test_fixture_starts_a_provider_it_has_never_heard_of(
     emulator_server: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    registration = Registration(
-        "models", "echo", object, "echo-plugin", None, local_server=_echo_local_server
-    )
+    registration = ModelRecord("echo", object, "echo-plugin", None, local_server=_echo_local_server)
     monkeypatch.setattr("fullduplex.registry.model_registration", lambda name: (registration, None))
     running = emulator_server("echo")
     got = asyncio.run(_talk(running.connect_kwargs["url"], "hello there"))
@@ -151,7 +149,7 @@ def test_fixture_starts_a_provider_it_has_never_heard_of(
 def test_fixture_refuses_a_provider_without_a_local_server(
     emulator_server: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    registration = Registration("models", "cloud", object, "cloud-plugin", None)
+    registration = ModelRecord("cloud", object, "cloud-plugin", None)
     monkeypatch.setattr("fullduplex.registry.model_registration", lambda name: (registration, None))
     with pytest.raises(LookupError, match=r"'cloud'.*no local_server"):
         emulator_server("cloud")
