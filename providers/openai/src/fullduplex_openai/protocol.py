@@ -495,6 +495,10 @@ class RealtimeProtocol:
             self._owed_user = True
         self._maybe_create_response()
 
+    def seconds_until(self, deadline: float) -> float:
+        """Seconds from now (on this protocol's clock) until ``deadline``."""
+        return deadline - self._clock()
+
     def expire_create(self) -> Events:
         """Forget a ``response.create`` the server left unanswered past its deadline.
 
