@@ -429,3 +429,30 @@ async def test_a_close_reason_echoing_the_key_is_redacted() -> None:
             await model.stop()
     assert "boom for" in str(info.value)
     assert secret not in str(info.value)
+
+
+async def test_a_client_secret_error_body_echoing_the_key_is_redacted() -> None:
+    from aiohttp import web
+
+    from fullduplex.errors import ModelError
+    from fullduplex_openai import create_client_secret
+
+    async def fail(request: web.Request) -> web.Response:
+        return web.Response(status=500, text=f"upstream said: {request.headers['Authorization']}")
+
+    app = web.Application()
+    app.router.add_post("/v1/realtime/client_secrets", fail)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        with pytest.raises(ModelError) as info:
+            await create_client_secret(
+                api_key="my-org-key-0123456789", base_url=f"http://127.0.0.1:{port}/v1"
+            )
+    finally:
+        await runner.cleanup()
+    assert "upstream said" in str(info.value)
+    assert "my-org-key-0123456789" not in str(info.value)
