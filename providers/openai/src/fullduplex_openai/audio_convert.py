@@ -21,6 +21,14 @@ _DECODERS = {"g711_ulaw": "ulaw_to_pcm16", "g711_alaw": "alaw_to_pcm16"}
 _ENCODERS = {"g711_ulaw": "pcm16_to_ulaw", "g711_alaw": "pcm16_to_alaw"}
 
 
+def _odd_pcm16(size: int, channels: int = 1) -> str:
+    frame = 2 * channels
+    return (
+        f"audio: {size} bytes is not whole PCM16 frames; accepted: a multiple of {frame} "
+        f"bytes (2 bytes per sample x {channels} channel(s))"
+    )
+
+
 class InputAudioConverter:
     """Turns input audio chunks into wire bytes, keeping resampler state per stream."""
 
@@ -40,6 +48,8 @@ class InputAudioConverter:
         """Wire bytes for one input chunk; :class:`EventError` for what it cannot take."""
         fmt, rate, channels = event.format, event.sample_rate, event.channels
         if fmt == self.wire_format and rate == self.wire_rate and channels == 1:
+            if fmt == "pcm16" and len(event.audio) & 1:
+                raise EventError(_odd_pcm16(len(event.audio)))
             return event.audio
         if fmt not in ("pcm16", "g711_ulaw", "g711_alaw"):
             raise EventError(f"format: {fmt!r} not accepted; accepted: pcm16, g711_ulaw, g711_alaw")
@@ -49,6 +59,8 @@ class InputAudioConverter:
             raise EventError(f"channels: expected an integer from 1 to 64, got {channels!r}")
         from fullduplex import audio as pcm
 
+        if fmt == "pcm16" and len(event.audio) % (2 * channels):
+            raise EventError(_odd_pcm16(len(event.audio), channels))
         try:
             data = event.audio
             if fmt != "pcm16":

@@ -12,9 +12,10 @@ too, but only later and less helpfully (an ``unknown_parameter`` error event).
 
 from __future__ import annotations
 
+import inspect
 import os
-from collections.abc import Mapping
-from typing import Any, Literal
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Literal, TypeAlias
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import attrs
@@ -126,11 +127,31 @@ class ProviderConfig(BaseModel):
     inference: dict[str, Any] = Field(default_factory=dict)
 
 
+#: ``client_config["api_key"]`` as a callable: returns a key, sync or async.
+KeyProvider: TypeAlias = Callable[[], "str | Awaitable[str]"]
+#: Where the key of a connection comes from: a fixed key or a provider.
+KeySource: TypeAlias = "SecretStr | KeyProvider"
+
+#: Default cap on one incoming websocket message (16 MiB).
+DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024
+
+
 class ClientConfig(BaseModel):
-    """``client_config``: where to connect and with which credentials.
+    """``client_config``: where to connect, with which credentials, and how.
 
     The key is a :class:`~pydantic.SecretStr` so it never shows in a repr, a
-    log line or a validation error.
+    log line or a validation error. ``api_key`` may also be a callable (taken
+    out before this model validates the rest, see :func:`resolve`).
+
+    Connection settings: ``ping_interval_s`` / ``ping_timeout_s`` (keepalive:
+    a ping every interval, the connection is taken as lost when no pong comes
+    within the timeout; ``None`` disables), ``max_frame_bytes`` (the largest
+    incoming message accepted; a larger one ends the connection with a
+    :class:`~fullduplex.errors.ModelProtocolError`, because a peer that sends
+    it is broken or hostile and a reconnect would not help; the service's
+    largest events are audio deltas of well under 1 MiB), and
+    ``response_start_timeout_s`` (how long a requested answer may wait for the
+    server to start it before the request is given up).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
@@ -144,6 +165,10 @@ class ClientConfig(BaseModel):
     azure_endpoint: str | None = None
     azure_deployment: str | None = None
     connect_timeout_s: float = Field(default=15, gt=0, le=300)
+    ping_interval_s: float | None = Field(default=20, gt=0, le=3600)
+    ping_timeout_s: float | None = Field(default=20, gt=0, le=3600)
+    max_frame_bytes: int = Field(default=DEFAULT_MAX_FRAME_BYTES, ge=1024)
+    response_start_timeout_s: float = Field(default=15, gt=0, le=300)
 
 
 @attrs.frozen(slots=True)
@@ -162,6 +187,10 @@ class ResolvedConfig:
     format: Literal["pcm16", "g711_ulaw", "g711_alaw"]
     wire_rate: int
     is_azure: bool
+    ping_interval_s: float | None = 20.0
+    ping_timeout_s: float | None = 20.0
+    max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
+    response_start_timeout_s: float = 15.0
 
 
 def _format_validation_error(prefix: str, exc: ValidationError) -> str:
@@ -277,26 +306,45 @@ def _ws_url(model_id: str, client: ClientConfig) -> tuple[str, bool]:
     return urlunsplit((scheme, parts.netloc, path, f"model={quote(model_id)}", "")), False
 
 
+def _as_dict(name: str, value: Any) -> dict[str, Any]:
+    """The user's config argument as a plain dict, or a ConfigurationError naming it."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigurationError(f"{name}: expected a dict (or None), got {type(value).__name__}")
+    return dict(value)
+
+
 def resolve(
     model_id: str,
     provider_config: Mapping[str, Any] | None,
     client_config: Mapping[str, Any] | None,
-) -> tuple[ResolvedConfig, SecretStr]:
-    """Validate the user's dicts and produce the connection settings and the key."""
+) -> tuple[ResolvedConfig, KeySource]:
+    """Validate the user's dicts and produce the connection settings and the key source."""
     if not isinstance(model_id, str) or not model_id:
         raise ConfigurationError("model_id: expected a non-empty model name such as 'gpt-realtime'")
+    provider_dict = _as_dict("provider_config", provider_config)
+    client_dict = _as_dict("client_config", client_config)
+    provider_key = client_dict.get("api_key")
+    if callable(provider_key):
+        del client_dict["api_key"]  # called on every connect, see current_key()
     try:
-        provider = ProviderConfig.model_validate(dict(provider_config or {}))
+        provider = ProviderConfig.model_validate(provider_dict)
     except ValidationError as exc:
         raise ConfigurationError(_format_validation_error("provider_config", exc)) from None
     try:
-        client = ClientConfig.model_validate(dict(client_config or {}))
+        client = ClientConfig.model_validate(client_dict)
     except ValidationError as exc:
         raise ConfigurationError(_format_validation_error("client_config", exc)) from None
     _check_inference(provider.inference)
 
-    key = client.api_key
-    if key is None or not key.get_secret_value():
+    key: KeySource
+    fixed = client.api_key
+    if callable(provider_key):
+        key = provider_key
+    elif fixed is not None and fixed.get_secret_value():
+        key = fixed
+    else:
         env = os.environ.get("OPENAI_API_KEY", "")
         if not env:
             raise ConfigurationError(
@@ -350,8 +398,34 @@ def resolve(
         format=audio.format,
         wire_rate=wire_rate,
         is_azure=is_azure,
+        ping_interval_s=client.ping_interval_s,
+        ping_timeout_s=client.ping_timeout_s,
+        max_frame_bytes=client.max_frame_bytes,
+        response_start_timeout_s=client.response_start_timeout_s,
     )
     return resolved, key
+
+
+async def current_key(source: KeySource) -> SecretStr:
+    """The key for a new connection: the fixed one, or a fresh one from the provider.
+
+    A provider (``client_config["api_key"]`` as a callable, sync or async) is
+    called on every connect, so an ephemeral ``ek_`` key that expired is
+    replaced by the next reconnect. A sync provider runs on the event loop and
+    must be quick; one that fetches over the network should be async.
+    """
+    if isinstance(source, SecretStr):
+        return source
+    value = source()
+    if inspect.isawaitable(value):
+        value = await value
+    if not isinstance(value, str) or not value:
+        raise ConfigurationError(
+            "client_config.api_key: the key provider returned "
+            f"{'an empty string' if value == '' else type(value).__name__}; "
+            "accepted: a non-empty str (sync or async callable)"
+        )
+    return SecretStr(value)
 
 
 def auth_headers(config: ResolvedConfig, key: SecretStr) -> list[tuple[str, str]]:

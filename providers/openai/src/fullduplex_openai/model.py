@@ -13,6 +13,21 @@ streaming, no user turn open, no tool pending), otherwise at the deadline. It
 surfaces as :class:`~fullduplex.errors.ModelTimeoutError` from ``receive()``;
 the agent then calls ``stop()`` and ``start(..., messages=history)`` on this
 same object, which works as many times as needed.
+
+How a connection ends: ``stop()`` closes it at once (it waits at most
+:data:`~.transport.STOP_CLOSE_TIMEOUT_S` for the server's close frame, then
+drops the socket). Any close the client did not ask for, even a clean 1000,
+raises a restartable :class:`~fullduplex.errors.ModelConnectionError`
+(``code="closed_by_server"``) from ``receive()``: the conversation was not
+over, so the agent reconnects. A malformed frame is reported as a
+:class:`~fullduplex.events.BidiErrorEvent` and the conversation goes on; an
+incoming message over ``client_config['max_frame_bytes']`` is a
+:class:`~fullduplex.errors.ModelProtocolError`.
+
+A requested answer the server never starts is given up after
+``client_config['response_start_timeout_s']`` (a timer calls
+:meth:`~.protocol.RealtimeProtocol.expire_create`), so later turns are not
+blocked behind it.
 """
 
 from __future__ import annotations
@@ -29,7 +44,6 @@ from fullduplex.errors import (
     EventError,
     ModelConnectionError,
     ModelError,
-    ModelProtocolError,
     ModelTimeoutError,
 )
 from fullduplex.events import (
@@ -46,7 +60,7 @@ from fullduplex.model import ModelCapabilities
 
 from . import transport
 from .audio_convert import InputAudioConverter, output_converter_factory
-from .config import ResolvedConfig, auth_headers, resolve
+from .config import ResolvedConfig, auth_headers, current_key, resolve
 from .history import history_items, needs_answer, unanswered_calls
 from .protocol import RealtimeProtocol
 
@@ -70,7 +84,17 @@ def _soft_margin(timeout_s: float) -> float:
 class _Connection:
     """One websocket and the flags that tell how it ended."""
 
-    __slots__ = ("closing_task", "handles", "stopping", "timeout_closing", "timeout_due", "ws")
+    __slots__ = (
+        "closing_task",
+        "create_deadline",
+        "create_timer",
+        "flush_task",
+        "handles",
+        "stopping",
+        "timeout_closing",
+        "timeout_due",
+        "ws",
+    )
 
     def __init__(self, ws: ClientConnection) -> None:
         self.ws = ws
@@ -79,6 +103,11 @@ class _Connection:
         self.timeout_closing = False
         self.handles: list[asyncio.TimerHandle] = []
         self.closing_task: asyncio.Task[None] | None = None
+        #: the response.create deadline the timer is armed for
+        self.create_deadline: float | None = None
+        self.create_timer: asyncio.TimerHandle | None = None
+        #: sends what the create timer released (a held line), outside receive()
+        self.flush_task: asyncio.Task[None] | None = None
 
 
 class BidiOpenAIRealtimeModel:
@@ -86,10 +115,14 @@ class BidiOpenAIRealtimeModel:
 
     ``provider_config`` holds ``audio`` (voice, input/output rate, channels,
     format) and ``inference`` (any GA ``session.update`` field, deep-merged into
-    the session); ``client_config`` holds the key, ``organization``,
-    ``project``, ``timeout_s``, ``base_url`` / ``websocket_base_url`` and the
-    Azure ``azure_endpoint`` / ``azure_deployment``. Everything is validated
-    here, once; a bad value raises :class:`~fullduplex.errors.ConfigurationError`.
+    the session); ``client_config`` holds the key (a string, or a sync or async
+    callable returning one, called on every connect), ``organization``,
+    ``project``, ``timeout_s``, ``connect_timeout_s``, ``base_url`` /
+    ``websocket_base_url``, the Azure ``azure_endpoint`` / ``azure_deployment``,
+    the keepalive ``ping_interval_s`` / ``ping_timeout_s`` (20 s each; ``None``
+    disables), ``max_frame_bytes`` (16 MiB) and ``response_start_timeout_s``
+    (15 s). Everything is validated here, once; a bad value raises
+    :class:`~fullduplex.errors.ConfigurationError`.
     """
 
     def __init__(
@@ -100,7 +133,9 @@ class BidiOpenAIRealtimeModel:
     ) -> None:
         config, key = resolve(model_id, provider_config, client_config)
         self._config: ResolvedConfig = config
-        self._key = key
+        self._key_source = key
+        #: the key of the current connection, redacted from server text
+        self._secrets: tuple[str, ...] = ()
         self._capabilities = ModelCapabilities(
             input_sample_rate=config.input_rate,
             output_sample_rate=config.output_rate,
@@ -119,10 +154,13 @@ class BidiOpenAIRealtimeModel:
             output_converter=output_converter_factory(
                 config.wire_rate, config.output_rate, config.channels
             ),
+            create_timeout_s=config.response_start_timeout_s,
         )
         self._input = InputAudioConverter(config.format, config.wire_rate)
         self._conn: _Connection | None = None
         self._early: list[BidiOutputEvent] = []
+        #: events produced outside receive() (the create timer), yielded next
+        self._late: list[BidiOutputEvent] = []
         #: the last connection died while an answer was owed or streaming
         self._cut_off = False
 
@@ -166,9 +204,19 @@ class BidiOpenAIRealtimeModel:
         proto.reset()
         self._input.reset()
         self._early = []
+        self._late = []
         config = self._config
+        key = await current_key(self._key_source)
+        self._secrets = (key.get_secret_value(),)
+        proto.secrets = self._secrets
         ws = await transport.connect(
-            config.url, auth_headers(config, self._key), open_timeout=config.connect_timeout_s
+            config.url,
+            auth_headers(config, key),
+            open_timeout=config.connect_timeout_s,
+            ping_interval=config.ping_interval_s,
+            ping_timeout=config.ping_timeout_s,
+            max_size=config.max_frame_bytes,
+            secrets=self._secrets,
         )
         conn = _Connection(ws)
         self._conn = conn
@@ -183,8 +231,8 @@ class BidiOpenAIRealtimeModel:
                     proto.request_response()
                 await self._flush(conn)
                 while not (proto.session_created and proto.session_updated):
-                    raw = await ws.recv()
-                    self._early.extend(proto.handle(self._parse(raw)))
+                    raw = await ws.recv(decode=False)
+                    self._early.extend(self._handle_raw(raw))
                     await self._flush(conn)
             # Only a confirmed session has taken the owed answer over: a start
             # that fails before this leaves it owed to the next attempt.
@@ -218,9 +266,22 @@ class BidiOpenAIRealtimeModel:
         for handle in conn.handles:
             handle.cancel()
         conn.handles.clear()
+        if conn.create_timer is not None:
+            conn.create_timer.cancel()
+            conn.create_timer = None
+        flush = conn.flush_task
+        if flush is not None and not flush.done():
+            flush.cancel()
+            try:
+                await flush
+            except BaseException:  # cancelled or failed: the socket closes anyway
+                logger.debug("flush task ended", exc_info=True)
         task = conn.closing_task
         if task is not None and not task.done():
             task.cancel()
+        # Do not wait the library's 5 s for a close frame a busy or stalled peer
+        # may never get to (or that sits behind unread frames): close, then drop.
+        conn.ws.close_timeout = transport.STOP_CLOSE_TIMEOUT_S
         try:
             await conn.ws.close()
         except Exception:  # a broken socket is closed all the same
@@ -268,30 +329,65 @@ class BidiOpenAIRealtimeModel:
 
     # ------------------------------------------------------------- receive
 
-    @staticmethod
-    def _parse(raw: str | bytes) -> dict[str, Any]:
+    def _handle_raw(self, raw: str | bytes) -> list[BidiOutputEvent]:
+        """Events for one frame; one that is not JSON is reported, not fatal."""
         try:
-            event = orjson.loads(raw)
+            parsed = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
-            raise ModelProtocolError(f"the server sent a frame that is not JSON ({exc})") from exc
-        if not isinstance(event, dict):
-            raise ModelProtocolError("the server sent a JSON frame that is not an object")
-        return event
+            return self._protocol.malformed_frame(str(exc))
+        return self._protocol.handle(parsed)
 
     def _map_closed(self, exc: BaseException, *, during: str) -> ModelError | None:
         from websockets.exceptions import ConnectionClosed
 
         if not isinstance(exc, ConnectionClosed):
             return None
+        sent = exc.sent
+        if sent is not None and sent.code == 1009:  # we refused a message over the cap
+            return transport.frame_too_big_error(self._config.max_frame_bytes)
         frame = exc.rcvd
         if frame is None:
             return ModelConnectionError(
                 f"the connection was lost during {during} (no close frame)",
                 code="connection_lost",
             )
-        if frame.code == 1000 and during == "receive":
-            return None
-        return transport.close_error(frame.code, frame.reason, during=during)
+        return transport.close_error(frame.code, frame.reason, during=during, secrets=self._secrets)
+
+    # ------------------------------------------------- response.create deadline
+
+    def _arm_create_timer(self, conn: _Connection) -> None:
+        """Watch the response.create in flight (if any) for its deadline."""
+        deadline = self._protocol.create_deadline
+        if deadline == conn.create_deadline:
+            return
+        conn.create_deadline = deadline
+        if conn.create_timer is not None:
+            conn.create_timer.cancel()
+            conn.create_timer = None
+        if deadline is None:
+            return
+        delay = max(0.0, self._protocol.seconds_until(deadline))
+        loop = asyncio.get_running_loop()
+        conn.create_timer = loop.call_later(delay, self._create_due, conn)
+
+    def _create_due(self, conn: _Connection) -> None:
+        conn.create_timer = None
+        conn.create_deadline = None
+        if conn is not self._conn or conn.stopping:
+            return
+        proto = self._protocol
+        self._late.extend(proto.expire_create())
+        if proto.outbox and (conn.flush_task is None or conn.flush_task.done()):
+            conn.flush_task = asyncio.ensure_future(self._flush_quietly(conn))
+        else:
+            self._arm_create_timer(conn)
+
+    async def _flush_quietly(self, conn: _Connection) -> None:
+        """Send what a timer released; a dead socket is receive()'s to report."""
+        try:
+            await self._flush(conn)
+        except ModelError:
+            logger.debug("could not send after the response.create deadline", exc_info=True)
 
     async def receive(self) -> AsyncIterator[BidiOutputEvent]:
         """Yield output events until the connection ends.
@@ -323,14 +419,18 @@ class BidiOpenAIRealtimeModel:
                 if conn.timeout_closing:
                     raise self._timeout_error() from None
                 mapped = self._map_closed(exc, during="receive")
-                if mapped is None:
-                    return
-                raise mapped from exc
+                raise (mapped or ModelConnectionError("the connection closed")) from exc
+            if self._late:
+                late, self._late = self._late, []
+                for event in late:
+                    yield event
             try:
                 parsed = loads(raw)
-            except orjson.JSONDecodeError:
-                parsed = self._parse(raw)
-            for event in handle(parsed):
+            except orjson.JSONDecodeError as exc:
+                events = proto.malformed_frame(str(exc))
+            else:
+                events = handle(parsed)
+            for event in events:
                 yield event
             if conn.stopping:
                 return  # stop() ran while the consumer held an event
@@ -379,6 +479,8 @@ class BidiOpenAIRealtimeModel:
             pending, proto.outbox = proto.outbox, []
             for message in pending:
                 await self._send_raw(conn, orjson.dumps(message))
+        if proto.create_deadline != conn.create_deadline:
+            self._arm_create_timer(conn)
 
     def _note_cut_off(self) -> None:
         """Remember, as the connection dies, whether the user was owed an answer."""

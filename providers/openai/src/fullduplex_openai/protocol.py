@@ -15,19 +15,49 @@ which the model drains and sends after every call.
 Hot path: ``response.output_audio.delta`` is dispatched through a dict of
 bound methods and turned into a :class:`BidiAudioStreamEvent` straight from
 the base64-decoded bytes, with no validation and no copy.
+
+Rules a user can observe:
+
+- **Text that arrives mid-answer is queued, one turn per line.** A user line
+  sent while a response streams, or is requested and not yet started, or while
+  the previous turn's tool batch is still unanswered, is held here (the model
+  does not see it yet). When that answer completes, the next held line goes
+  out with its own ``response.create``; lines are answered one by one, in the
+  order they were sent. Other items sent behind a held line (assistant text)
+  keep their place. A new connection forgets held lines: the agent recorded
+  them in the history, whose replay carries them.
+- **A requested answer never blocks later turns.** While our
+  ``response.create`` waits for ``response.created``, an ``error`` that is not
+  the known race (and not a known harmless one) is taken as its refusal, with
+  or without an ``event_id`` (the service does not always echo it). The wait
+  is also bounded: after ``create_timeout_s`` without a reply,
+  :meth:`RealtimeProtocol.expire_create` (called by the model on a timer)
+  forgets the request.
+- **One ``response.create`` per tool batch**, also across reconnects: an answer
+  owed by a replayed history waits while calls of the batch are unanswered.
+- **A malformed or wrongly shaped server event never ends the conversation.**
+  :meth:`RealtimeProtocol.handle` turns it into a :class:`BidiErrorEvent`
+  (code ``malformed_event``) naming the event type and the field; the audio
+  hot path pays only for a ``try``. Only errors the server means as fatal
+  (credentials, model, session config) raise.
+- Every message built from server text passes through
+  :func:`fullduplex.redaction.redact` with :attr:`RealtimeProtocol.secrets`.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import time
 from binascii import a2b_base64
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, Protocol
 
 from fullduplex.errors import (
     ConfigurationError,
     EventError,
+    FullDuplexError,
     ModelAuthenticationError,
     ModelConnectionError,
     ModelProtocolError,
@@ -47,6 +77,7 @@ from fullduplex.events import (
     StopReason,
     ToolUseStreamEvent,
 )
+from fullduplex.redaction import redact
 
 logger = logging.getLogger("fullduplex_openai.protocol")
 
@@ -122,6 +153,55 @@ _CREATE_EVENT_ID: Final[str] = "fd_response_create"
 #: Wall-clock slack after which a finished item is taken as fully played.
 _PLAYBACK_SLACK_S: Final[float] = 1.0
 
+#: Default bound on the wait for ``response.created`` after our ``response.create``.
+DEFAULT_CREATE_TIMEOUT_S: Final[float] = 15.0
+
+
+class _Shape(Exception):
+    """A server event field has the wrong shape (internal: becomes a BidiErrorEvent)."""
+
+    def __init__(self, field: str, expected: str) -> None:
+        super().__init__(field, expected)
+        self.field = field
+        self.expected = expected
+
+
+def _obj(parent: Mapping[str, Any], key: str, where: str = "") -> dict[str, Any]:
+    """``parent[key]`` as a dict (``{}`` when absent or null)."""
+    value = parent.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _Shape(where + key, "an object")
+    return value
+
+
+def _text(parent: Mapping[str, Any], key: str, where: str = "") -> str | None:
+    """``parent[key]`` as an optional string."""
+    value = parent.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    raise _Shape(where + key, "a string")
+
+
+def _int(parent: Mapping[str, Any], key: str, where: str = "") -> int:
+    """``parent[key]`` as an integer (0 when absent; finite numbers are truncated)."""
+    value = parent.get(key)
+    if value is None:
+        return 0
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return int(value)
+    raise _Shape(where + key, "a number")
+
+
+#: The field the hot path reads without checking, per event type, for the
+#: message when it fails (the handlers of other events raise :class:`_Shape`).
+_HOT_FIELDS: Final[dict[str, tuple[str, str]]] = {
+    "response.output_audio.delta": ("delta", "a base64 string"),
+}
+
 
 def _stop_reason(response: Mapping[str, Any], had_tool_call: bool) -> StopReason:
     status = response.get("status")
@@ -156,8 +236,13 @@ class RealtimeProtocol:
         output_channels: int = 1,
         output_converter: Callable[[], AudioConverter] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        create_timeout_s: float = DEFAULT_CREATE_TIMEOUT_S,
     ) -> None:
         self.model_id = model_id
+        #: how long a ``response.create`` may wait for ``response.created``
+        self.create_timeout_s = create_timeout_s
+        #: redacted from every message built from server text (the model sets the key)
+        self.secrets: tuple[str, ...] = ()
         self.base_session = dict(base_session)
         self.wire_format: AudioFormat = wire_format
         #: wire bytes per millisecond of audio: PCM16 24 kHz mono or G.711 8 kHz
@@ -209,6 +294,11 @@ class RealtimeProtocol:
         self.session_updated = False
         self._active_response: str | None = None
         self._create_inflight: str | None = None  # "user" | "tools" while awaiting created
+        #: clock time by which ``response.created`` must answer the create in flight
+        self.create_deadline: float | None = None
+        #: user lines (and items queued behind them) held until the answer before ends;
+        #: (item, wants a response)
+        self._held: deque[tuple[dict[str, Any], bool]] = deque()
         self._owed_user = False
         self._owed_tools = False
         self._last_create_kind = "user"
@@ -246,7 +336,12 @@ class RealtimeProtocol:
     @property
     def answer_pending(self) -> bool:
         """An answer is owed but has not started: requested, or queued behind another."""
-        return self._create_inflight is not None or self._owed_user or self._owed_tools
+        return (
+            self._create_inflight is not None
+            or self._owed_user
+            or self._owed_tools
+            or any(wants for _, wants in self._held)
+        )
 
     def at_pause(self) -> bool:
         """A natural pause: nothing streaming, no user turn open, no tool pending.
@@ -261,6 +356,7 @@ class RealtimeProtocol:
             or self._pending_calls
             or self._owed_tools
             or self._owed_user
+            or self._held
         )
 
     def audio_received_ms(self, item_id: str) -> int:
@@ -295,21 +391,39 @@ class RealtimeProtocol:
         return {"type": "session.update", "event_id": _SESSION_EVENT_ID, "session": session}
 
     def text_input(self, text: str, role: str = "user") -> None:
-        """A typed message: the item, then a response (once none is active)."""
+        """A typed message: the item, then a response of its own.
+
+        A user line that arrives while an answer is under way (streaming,
+        requested, or waiting for the turn's tool results) is held and sent
+        with its own ``response.create`` once that answer completes; anything
+        sent behind a held line waits with it, so the order is kept.
+        """
         kind = "input_text" if role == "user" else "output_text"
-        self.outbox.append(
-            {
-                "type": "conversation.item.create",
-                "item": {
-                    "type": "message",
-                    "role": role,
-                    "content": [{"type": kind, "text": text}],
-                },
-            }
-        )
-        if role == "user":
+        item = {
+            "type": "conversation.item.create",
+            "item": {
+                "type": "message",
+                "role": role,
+                "content": [{"type": kind, "text": text}],
+            },
+        }
+        wants = role == "user"
+        if self._held or (wants and self._turn_busy()):
+            self._held.append((item, wants))
+            return
+        self.outbox.append(item)
+        if wants:
             self._owed_user = True
             self._maybe_create_response()
+
+    def _turn_busy(self) -> bool:
+        """An answer is streaming, requested, or owed: a new line would interleave."""
+        return (
+            self._active_response is not None
+            or self._create_inflight is not None
+            or self._owed_user
+            or self._owed_tools
+        )
 
     def image_input(self, data_b64: str, mime_type: str) -> None:
         """An image the model sees with the next response (no response by itself)."""
@@ -370,34 +484,128 @@ class RealtimeProtocol:
         self._pending_calls.update(call_ids)
 
     def request_response(self) -> None:
-        """Ask for a response (e.g. after replaying tool results) when allowed."""
-        self._owed_user = True
+        """Ask for a response (e.g. after replaying a history) when allowed.
+
+        While calls of a tool batch are unanswered, the answer is the batch's
+        own: it is asked for once, when the last result arrives.
+        """
+        if self._pending_calls:
+            self._owed_tools = True
+        else:
+            self._owed_user = True
         self._maybe_create_response()
+
+    def seconds_until(self, deadline: float) -> float:
+        """Seconds from now (on this protocol's clock) until ``deadline``."""
+        return deadline - self._clock()
+
+    def expire_create(self) -> Events:
+        """Forget a ``response.create`` the server left unanswered past its deadline.
+
+        Called by the model on a timer; does nothing before the deadline. The
+        held lines move on, and the user is told with a :class:`BidiErrorEvent`.
+        """
+        deadline = self.create_deadline
+        if deadline is None or self._create_inflight is None or self._clock() < deadline:
+            return _NONE
+        self._create_inflight = None
+        self.create_deadline = None
+        logger.warning(
+            "no response.created within %g s; not waiting any longer", self.create_timeout_s
+        )
+        self._maybe_create_response()
+        return [
+            BidiErrorEvent(
+                f"the server did not start the requested response within "
+                f"{self.create_timeout_s:g} s; the request was given up",
+                "response_timeout",
+                None,
+            )
+        ]
 
     def _maybe_create_response(self) -> None:
         if self._active_response is not None or self._create_inflight is not None:
             return
-        if self._owed_user:
-            kind = "user"
-        elif self._owed_tools and not self._pending_calls:
+        if self._owed_tools and not self._pending_calls:
             kind = "tools"
+        elif self._owed_user:
+            kind = "user"
+        elif self._held and not (self._pending_calls or self._owed_tools):
+            kind = "user"
+            while self._held:  # the next held line, with what was queued before it
+                item, wants = self._held.popleft()
+                self.outbox.append(item)
+                if wants:
+                    break
+            else:
+                return  # only items that want no answer were held
         else:
             return
         self._owed_user = False
         self._owed_tools = False
         self._create_inflight = kind
         self._last_create_kind = kind
+        self.create_deadline = self._clock() + self.create_timeout_s
         self.outbox.append({"type": "response.create", "event_id": _CREATE_EVENT_ID})
 
     # ---------------------------------------------------------- server side
 
-    def handle(self, event: dict[str, Any]) -> Events:
-        """Events for one parsed server event; unknown types are ignored."""
-        handler = self._handlers.get(event.get("type"))  # type: ignore[arg-type]
-        if handler is None:
-            logger.debug("ignoring unknown server event %r", event.get("type"))
-            return _NONE
-        return handler(event)
+    def handle(self, event: Any) -> Events:
+        """Events for one parsed server event; unknown types are ignored.
+
+        A frame of the wrong shape (not an object, a field of the wrong type,
+        bad base64) becomes one :class:`BidiErrorEvent` naming the event type
+        and the field, and the conversation goes on. Only the errors the server
+        means as fatal raise (fullduplex errors).
+        """
+        try:
+            handler = self._handlers.get(event.get("type"))
+            if handler is None:
+                logger.debug("ignoring unknown server event %r", event.get("type"))
+                return _NONE
+            return handler(event)
+        except FullDuplexError:
+            raise
+        except Exception as exc:  # a wrongly shaped frame: report it, carry on
+            return [self._malformed(event, exc)]
+
+    def malformed_frame(self, detail: str) -> Events:
+        """The event for a frame that is not JSON at all (the model parses frames)."""
+        return [
+            BidiErrorEvent(
+                self._clean(f"the server sent a frame that is not JSON ({detail}); it was ignored"),
+                "malformed_event",
+                None,
+            )
+        ]
+
+    def _malformed(self, event: Any, exc: Exception) -> BidiErrorEvent:
+        if not isinstance(event, dict):
+            message = (
+                f"the server sent a JSON frame that is not an object "
+                f"({type(event).__name__}); it was ignored"
+            )
+            return BidiErrorEvent(message, "malformed_event", None)
+        kind = event.get("type")
+        if not isinstance(kind, str):
+            message = f"the server sent an event whose field 'type' is not a string ({kind!r:.60})"
+            return BidiErrorEvent(self._clean(message), "malformed_event", "type")
+        if isinstance(exc, _Shape):
+            field, expected = exc.field, exc.expected
+        elif kind in _HOT_FIELDS:
+            field, expected = _HOT_FIELDS[kind]
+        else:
+            field, expected = "?", f"a valid value ({type(exc).__name__}: {exc})"
+        logger.debug("malformed %s event", kind, exc_info=True)
+        message = (
+            f"the server sent a malformed {kind} event: field {field!r} must be {expected}; "
+            "the event was ignored"
+        )
+        return BidiErrorEvent(self._clean(message), "malformed_event", field)
+
+    def _clean(self, text: str) -> str:
+        """Server text made safe to show: no configured key, no key-looking token."""
+        return redact(text, *self.secrets)
 
     def _ignore(self, event: dict[str, Any]) -> Events:
         return _NONE
@@ -405,7 +613,7 @@ class RealtimeProtocol:
     # audio ------------------------------------------------------------------
 
     def _on_audio_delta(self, event: dict[str, Any]) -> Events:
-        audio = a2b_base64(event["delta"])
+        audio = a2b_base64(event["delta"], strict_mode=True)
         item_id = event.get("item_id")
         response_id = event.get("response_id")
         out: Events
@@ -446,7 +654,12 @@ class RealtimeProtocol:
             )
         ]
 
-    def _new_audio_item(self, item_id: str | None, response_id: str | None) -> Events:
+    def _new_audio_item(self, item_id: Any, response_id: Any) -> Events:
+        # once per item, not per chunk: ids are checked before they become state
+        if not isinstance(item_id, str | None):
+            raise _Shape("item_id", "a string")
+        if not isinstance(response_id, str | None):
+            raise _Shape("response_id", "a string")
         if self._audio_item is not None:
             self._audio_done[self._audio_item] = self._audio_bytes
             if len(self._audio_done) > 64:
@@ -466,8 +679,8 @@ class RealtimeProtocol:
     # transcripts ------------------------------------------------------------
 
     def _on_transcript_delta(self, event: dict[str, Any]) -> Events:
-        item_id = event.get("item_id") or ""
-        delta = event.get("delta") or ""
+        item_id = _text(event, "item_id") or ""
+        delta = _text(event, "delta") or ""
         current = self._transcripts.get(item_id, "") + delta
         self._transcripts[item_id] = current
         return [
@@ -476,8 +689,8 @@ class RealtimeProtocol:
             )
         ]
 
-    def _final_assistant(self, event: dict[str, Any], text: str | None) -> Events:
-        item_id = event.get("item_id") or ""
+    def _final_assistant(self, event: dict[str, Any], text: Any) -> Events:
+        item_id = _text(event, "item_id") or ""
         so_far = self._transcripts.pop(item_id, "")
         final = text if isinstance(text, str) else so_far
         return [
@@ -493,27 +706,29 @@ class RealtimeProtocol:
         return self._final_assistant(event, event.get("text"))
 
     def _on_user_delta(self, event: dict[str, Any]) -> Events:
-        item_id = event.get("item_id") or ""
-        delta = event.get("delta") or ""
+        item_id = _text(event, "item_id") or ""
+        delta = _text(event, "delta") or ""
         current = self._user_transcripts.get(item_id, "") + delta
         self._user_transcripts[item_id] = current
         return [BidiTranscriptStreamEvent(delta, "user", False, current, None, item_id or None)]
 
     def _on_user_done(self, event: dict[str, Any]) -> Events:
-        item_id = event.get("item_id") or ""
+        item_id = _text(event, "item_id") or ""
         so_far = self._user_transcripts.pop(item_id, "")
         text = event.get("transcript")
         final = text if isinstance(text, str) else so_far
         return [BidiTranscriptStreamEvent(final, "user", True, final, None, item_id or None)]
 
     def _on_user_failed(self, event: dict[str, Any]) -> Events:
-        item_id = event.get("item_id") or ""
+        item_id = _text(event, "item_id") or ""
+        error = _obj(event, "error")
         self._user_transcripts.pop(item_id, None)
-        error = event.get("error") or {}
+        message = str(error.get("message") or "unknown")
+        code = error.get("code")
         return [
             BidiErrorEvent(
-                f"the user's speech could not be transcribed: {error.get('message') or 'unknown'}",
-                error.get("code") or "transcription_failed",
+                self._clean(f"the user's speech could not be transcribed: {message}"),
+                code if isinstance(code, str) and code else "transcription_failed",
                 None,
             )
         ]
@@ -521,90 +736,108 @@ class RealtimeProtocol:
     # responses --------------------------------------------------------------
 
     def _on_response_created(self, event: dict[str, Any]) -> Events:
-        response = event.get("response") or {}
-        response_id = response.get("id") or ""
+        response = _obj(event, "response")
+        response_id = _text(response, "id", "response.") or ""
         self._active_response = response_id
         self._create_inflight = None
+        self.create_deadline = None
         self._turn_open = False
         return [BidiResponseStartEvent(response_id)]
 
     def _on_response_done(self, event: dict[str, Any]) -> Events:
-        response = event.get("response") or {}
-        response_id = response.get("id") or self._active_response or ""
+        # The response ends whatever else is wrong with the event: a malformed
+        # part is reported, but never leaves the conversation waiting.
+        problems: list[_Shape] = []
+        response = event.get("response")
+        if not isinstance(response, dict):
+            if response is not None:
+                problems.append(_Shape("response", "an object"))
+            response = {}
+        response_id = response.get("id")
+        if not isinstance(response_id, str) or not response_id:
+            response_id = self._active_response or ""
         # One response at a time writes to the default conversation, so its
         # end frees the conversation whatever id we thought was active.
         self._active_response = None
         had_call = response_id in self._response_had_call
         self._response_had_call.discard(response_id)
-        if not had_call:
+        output = response.get("output")
+        if not had_call and isinstance(output, list):
             had_call = any(
-                isinstance(item, dict) and item.get("type") == "function_call"
-                for item in response.get("output") or ()
+                isinstance(item, dict) and item.get("type") == "function_call" for item in output
             )
         out: Events = []
         details = response.get("status_details")
         if response.get("status") == "failed" and isinstance(details, dict):
-            error = details.get("error") or {}
+            error = details.get("error")
+            error = error if isinstance(error, dict) else {}
+            code = error.get("code") or error.get("type")
             out.append(
                 BidiErrorEvent(
-                    str(error.get("message") or "the response failed"),
-                    error.get("code") or error.get("type"),
+                    self._clean(str(error.get("message") or "the response failed")),
+                    code if isinstance(code, str) else None,
                     None,
                     response_id or None,
                 )
             )
-        usage = response.get("usage")
-        if isinstance(usage, dict):
-            details_out = {
-                k: v
-                for k, v in usage.items()
-                if k not in ("input_tokens", "output_tokens", "total_tokens")
-            }
-            out.append(
-                BidiUsageEvent(
-                    int(usage.get("input_tokens") or 0),
-                    int(usage.get("output_tokens") or 0),
-                    int(usage.get("total_tokens") or 0),
-                    response_id or None,
-                    details_out,
-                )
-            )
+        if response.get("usage") is not None:
+            try:
+                out.append(self._usage(response, response_id))
+            except _Shape as exc:
+                problems.append(exc)
         reason = _stop_reason(response, had_call)
         if reason == "cancelled" and response_id in self._cancelled_for_speech:
             self._cancelled_for_speech.discard(response_id)
             reason = "interrupted"  # we cancelled it for the user's barge-in
         out.append(BidiResponseCompleteEvent(response_id, reason))
+        out.extend(self._malformed(event, problem) for problem in problems)
         self._maybe_create_response()
         return out
+
+    @staticmethod
+    def _usage(response: dict[str, Any], response_id: str) -> BidiUsageEvent:
+        usage = _obj(response, "usage", "response.")
+        counts = [
+            _int(usage, name, "response.usage.")
+            for name in ("input_tokens", "output_tokens", "total_tokens")
+        ]
+        details_out = {
+            k: v
+            for k, v in usage.items()
+            if k not in ("input_tokens", "output_tokens", "total_tokens")
+        }
+        return BidiUsageEvent(counts[0], counts[1], counts[2], response_id or None, details_out)
 
     # tools ------------------------------------------------------------------
 
     def _on_output_item_added(self, event: dict[str, Any]) -> Events:
-        item = event.get("item") or {}
+        item = _obj(event, "item")
         if item.get("type") == "function_call":
-            call_id = item.get("call_id") or ""
-            self._calls[call_id] = (item.get("name") or "", item.get("id"))
+            call_id = _text(item, "call_id", "item.") or ""
+            name = _text(item, "name", "item.") or ""
+            self._calls[call_id] = (name, _text(item, "id", "item."))
         return _NONE
 
     def _on_args_delta(self, event: dict[str, Any]) -> Events:
-        call_id = event.get("call_id") or ""
-        name, item_id = self._calls.get(call_id, ("", event.get("item_id")))
-        delta = event.get("delta") or ""
+        call_id = _text(event, "call_id") or ""
+        delta = _text(event, "delta") or ""
+        response_id = _text(event, "response_id")
+        name, item_id = self._calls.get(call_id, ("", _text(event, "item_id")))
         args = self._call_args.get(call_id, "") + delta
         self._call_args[call_id] = args
-        return [
-            ToolUseStreamEvent(call_id, name, args, delta, False, event.get("response_id"), item_id)
-        ]
+        return [ToolUseStreamEvent(call_id, name, args, delta, False, response_id, item_id)]
 
     def _on_args_done(self, event: dict[str, Any]) -> Events:
-        call_id = event.get("call_id") or ""
-        known_name, item_id = self._calls.pop(call_id, ("", event.get("item_id")))
-        name = event.get("name") or known_name
+        call_id = _text(event, "call_id") or ""
+        response_id = _text(event, "response_id")
+        event_name = _text(event, "name")
+        event_item = _text(event, "item_id")
+        known_name, item_id = self._calls.pop(call_id, ("", event_item))
+        name = event_name or known_name
         args = event.get("arguments")
         if not isinstance(args, str):
             args = self._call_args.get(call_id, "")
         self._call_args.pop(call_id, None)
-        response_id = event.get("response_id")
         self._pending_calls.add(call_id)
         if response_id:
             self._response_had_call.add(response_id)
@@ -613,11 +846,10 @@ class RealtimeProtocol:
     # user speech ------------------------------------------------------------
 
     def _on_speech_started(self, event: dict[str, Any]) -> Events:
+        speech = BidiSpeechEvent("started", _text(event, "item_id"), _int(event, "audio_start_ms"))
         self._turn_open = True
         self._speech_stopped_t = None
-        out: Events = [
-            BidiSpeechEvent("started", event.get("item_id"), int(event.get("audio_start_ms") or 0))
-        ]
+        out: Events = [speech]
         item_id = self._audio_item
         if item_id is None or item_id in self._interrupted or self._audio_bytes <= 0:
             return out
@@ -637,10 +869,9 @@ class RealtimeProtocol:
         return out
 
     def _on_speech_stopped(self, event: dict[str, Any]) -> Events:
+        speech = BidiSpeechEvent("stopped", _text(event, "item_id"), _int(event, "audio_end_ms"))
         self._speech_stopped_t = self._clock()
-        return [
-            BidiSpeechEvent("stopped", event.get("item_id"), int(event.get("audio_end_ms") or 0))
-        ]
+        return [speech]
 
     def _on_committed(self, event: dict[str, Any]) -> Events:
         if not self._create_on_commit:
@@ -654,10 +885,11 @@ class RealtimeProtocol:
     # session and errors -----------------------------------------------------
 
     def _on_session(self, event: dict[str, Any]) -> Events:
-        session = event.get("session") or {}
+        session = _obj(event, "session")
+        session_id = _text(session, "id", "session.")
         if event.get("type") == "session.created":
             self.session_created = True
-            self.session_id = session.get("id")
+            self.session_id = session_id
         else:
             self.session_updated = True
         audio = session.get("audio")
@@ -670,15 +902,23 @@ class RealtimeProtocol:
         return _NONE
 
     def _on_error(self, event: dict[str, Any]) -> Events:
-        error = event.get("error") or {}
-        code = error.get("code")
-        kind = error.get("type")
-        message = str(error.get("message") or "unknown error")
-        param = error.get("param")
+        error = event.get("error")
+        if isinstance(error, str):  # not the documented shape, but plainly an error
+            error = {"message": error}
+        elif error is None:
+            error = {}
+        elif not isinstance(error, dict):
+            raise _Shape("error", "an object")
+        code = _text(error, "code", "error.")
+        kind = _text(error, "type", "error.")
+        message = self._clean(str(error.get("message") or "unknown error"))
+        param = _text(error, "param", "error.")
+        answers_our_create = error.get("event_id") in (_CREATE_EVENT_ID, None)
         if code == "conversation_already_has_active_response":
             # A response the server started by itself (VAD) raced ours: ask
             # again once it is done, and keep the user out of it.
             self._create_inflight = None
+            self.create_deadline = None
             if self._last_create_kind == "tools":
                 self._owed_tools = True
             else:
@@ -717,11 +957,14 @@ class RealtimeProtocol:
                 f"provider_config: the server refused the session configuration: {message}"
                 + (f" (field {param})" if param else "")
             )
-        if error.get("event_id") == _CREATE_EVENT_ID and self._create_inflight is not None:
-            # The server refused our response.create for another reason: no
-            # answer is coming, so stop waiting for one (and say why).
-            self._create_inflight = None
         if code is None and "shorter than" in message:
             logger.debug("truncate past the end of the audio (the server clamps it)")
             return _NONE
+        if answers_our_create and self._create_inflight is not None:
+            # An error while our response.create waits for response.created is
+            # its refusal (the service does not always echo the event_id): no
+            # answer is coming, so stop waiting and let later turns go.
+            self._create_inflight = None
+            self.create_deadline = None
+            self._maybe_create_response()
         return [BidiErrorEvent(message, code, param, None)]

@@ -20,6 +20,7 @@ from typing import Any
 import attrs
 
 from fullduplex.errors import ConfigurationError, ModelAuthenticationError, ModelError
+from fullduplex.redaction import redact
 
 
 @attrs.frozen(slots=True)
@@ -111,7 +112,7 @@ async def create_client_secret(
         )
     if status != 200:
         raise ModelError(
-            f"creating a client secret failed with HTTP {status}: {text[:300]}",
+            f"creating a client secret failed with HTTP {status}: {redact(text[:300], key)}",
             code=f"http_{status}",
         )
     try:

@@ -2,10 +2,15 @@
 
 Why a separate module: the protocol rules live in :mod:`.protocol` and never
 touch a socket; this module only knows how to open a GA Realtime websocket
-(headers, no beta header, no compression, no frame-size cap) and how to turn
+(headers, no beta header, no compression, the configured keepalive and frame
+size cap) and how to turn
 websockets' exceptions and close codes into fullduplex errors a person can act
 on. ``websockets`` is imported here, on first connect, so ``import
 fullduplex_openai`` stays light.
+
+Every message built from server text (an HTTP body, a close reason) passes
+through :func:`fullduplex.redaction.redact` with the connection's key: a proxy
+that echoes the ``Authorization`` header must not put the key in ``str(exc)``.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from fullduplex.errors import (
     ModelError,
     ModelProtocolError,
 )
+from fullduplex.redaction import redact
 
 if TYPE_CHECKING:
     from websockets.asyncio.client import ClientConnection
@@ -45,8 +51,22 @@ class _RedactingLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
         return msg, kwargs
 
 
-def close_error(code: int | None, reason: str, *, during: str = "receive") -> ModelError:
-    """The fullduplex error for a websocket that closed with ``code``."""
+#: how long a closing handshake the server or keepalive started may take
+CLOSE_TIMEOUT_S = 2.0
+#: how long ``stop()`` waits for the server's close frame before dropping the socket
+STOP_CLOSE_TIMEOUT_S = 0.25
+
+
+def close_error(
+    code: int | None, reason: str, *, during: str = "receive", secrets: Sequence[str] = ()
+) -> ModelError:
+    """The fullduplex error for a websocket the server closed with ``code``.
+
+    A close the client did not ask for is a restartable loss
+    (``code="closed_by_server"``, also for 1000), except when the code says
+    the credentials or the connection shape were refused.
+    """
+    reason = redact(reason, *secrets)
     detail = f"close code {code}" + (f": {reason}" if reason else "")
     if code == 4000:
         return ModelAuthenticationError(
@@ -62,17 +82,31 @@ def close_error(code: int | None, reason: str, *, during: str = "receive") -> Mo
         )
     if code == 1001:
         return ModelConnectionError(
-            f"the server ended the session ({detail})", code="going_away", reason="session_expired"
+            f"the server ended the session ({detail})",
+            code="closed_by_server",
+            reason="session_expired",
         )
     if code == 1011:
         return ModelConnectionError(
-            f"the server failed ({detail})", code="server_error", reason="server_error"
+            f"the server failed ({detail})", code="closed_by_server", reason="server_error"
         )
-    return ModelConnectionError(f"the connection was lost during {during} ({detail})")
+    return ModelConnectionError(
+        f"the server closed the connection during {during} ({detail})", code="closed_by_server"
+    )
 
 
-def _status_error(status: int, body: str) -> ModelError:
-    hint = f" ({body.strip()[:200]})" if body.strip() else ""
+def frame_too_big_error(limit: int) -> ModelProtocolError:
+    """The error for an incoming message over ``client_config['max_frame_bytes']``."""
+    return ModelProtocolError(
+        f"the server sent a message larger than client_config['max_frame_bytes'] = {limit} "
+        "bytes; the connection was closed (raise the limit if the server is trusted)",
+        code="frame_too_big",
+    )
+
+
+def _status_error(status: int, body: str, secrets: Sequence[str] = ()) -> ModelError:
+    body = redact(body.strip()[:300], *secrets)
+    hint = f" ({body[:200]})" if body else ""
     if status in (401, 403):
         return ModelAuthenticationError(
             f"the server refused the handshake with HTTP {status}{hint}: the API key is wrong, "
@@ -96,8 +130,16 @@ async def connect(
     headers: Sequence[tuple[str, str]],
     *,
     open_timeout: float,
+    ping_interval: float | None = 20.0,
+    ping_timeout: float | None = 20.0,
+    max_size: int | None = None,
+    secrets: Sequence[str] = (),
 ) -> ClientConnection:
-    """Open the websocket; raise a fullduplex error with a cause chained on failure."""
+    """Open the websocket; raise a fullduplex error with a cause chained on failure.
+
+    ``secrets`` (the key) are redacted from every message built from what the
+    server answered.
+    """
     from websockets.asyncio.client import connect as ws_connect
     from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI
 
@@ -106,21 +148,23 @@ async def connect(
             url,
             additional_headers=list(headers),
             compression=None,
-            max_size=None,
+            max_size=max_size,
             open_timeout=open_timeout,
-            ping_interval=20,
-            ping_timeout=20,
-            close_timeout=5,
+            ping_interval=ping_interval,
+            ping_timeout=ping_timeout,
+            close_timeout=CLOSE_TIMEOUT_S,
             logger=_RedactingLogger(logging.getLogger("fullduplex_openai.websockets")),
         )
     except InvalidStatus as exc:
         response = exc.response
         body = response.body.decode("utf-8", "replace") if response.body else ""
-        raise _status_error(response.status_code, body) from exc
+        raise _status_error(response.status_code, body, secrets) from exc
     except InvalidURI as exc:
         raise ModelProtocolError(f"invalid websocket URL {url!r}: {exc}") from exc
     except InvalidHandshake as exc:
-        raise ModelProtocolError(f"the websocket handshake with {url} failed: {exc}") from exc
+        raise ModelProtocolError(
+            redact(f"the websocket handshake with {url} failed: {exc}", *secrets)
+        ) from exc
     except TimeoutError as exc:
         raise ModelConnectionError(
             f"could not connect to {url} within {open_timeout:g} s", code="connect_timeout"
