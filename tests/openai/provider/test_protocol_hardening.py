@@ -225,6 +225,10 @@ def test_a_replayed_partial_batch_waits_for_its_last_result() -> None:
             ["transcript.delta", "delta"],
         ),
         ({"type": "response.output_item.added", "item": "x"}, ["output_item.added", "item"]),
+        (
+            {"type": "response.function_call_arguments.done", "arguments": "{}"},
+            ["function_call_arguments.done", "call_id"],
+        ),
         ({"type": "session.created", "session": 3}, ["session.created", "session"]),
         (
             {"type": "conversation.item.input_audio_transcription.failed", "error": "x"},

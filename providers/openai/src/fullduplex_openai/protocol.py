@@ -828,7 +828,10 @@ class RealtimeProtocol:
         return [ToolUseStreamEvent(call_id, name, args, delta, False, response_id, item_id)]
 
     def _on_args_done(self, event: dict[str, Any]) -> Events:
-        call_id = _text(event, "call_id") or ""
+        call_id = _text(event, "call_id")
+        if not call_id:
+            # a call nobody can answer must not hold the batch's response forever
+            raise _Shape("call_id", "a non-empty string")
         response_id = _text(event, "response_id")
         event_name = _text(event, "name")
         event_item = _text(event, "item_id")
