@@ -135,9 +135,10 @@ class Reconnector:
             attempt = self.attempt
             if attempt > policy.max_attempts or in_window > policy.max_attempts:
                 given_up = ModelRetriesExhaustedError(
-                    f"gave up reconnecting to the model after {attempt - 1} attempt(s) "
-                    f"({in_window} failure(s) within {policy.window_s:g} s; "
-                    f"retry.max_attempts={policy.max_attempts}); last error: "
+                    f"gave up reconnecting to the model: {attempt - 1} reconnect(s) in a row "
+                    f"failed, {in_window} failure(s) within {policy.window_s:g} s "
+                    f"(retry.max_attempts={policy.max_attempts}, "
+                    f"retry.window_s={policy.window_s:g}); last error: "
                     f"{type(error).__name__}: {error}",
                     code=error.code,
                     attempts=attempt - 1,

@@ -595,7 +595,9 @@ class BidiAgent:
                 if not await self._reconnect(failure):
                     return
         except asyncio.CancelledError:
-            if reader is not None and not reader.done():
+            if reader is not None:
+                # also when it just finished: its exception is retrieved, not left
+                # to be logged as "never retrieved" (the failure lost with the stop)
                 reader.cancel()
                 await asyncio.gather(reader, return_exceptions=True)
             raise
