@@ -821,6 +821,30 @@ class BidiAgent:
             audio_grace_s=self.audio_grace_s,
         )
 
+    async def _stop_inputs(
+        self, pumps: Sequence[asyncio.Task[None]], inputs: Sequence[BidiInput]
+    ) -> None:
+        """Cancel the pumps and stop each input, each wait bounded by
+        ``output_drain_timeout_s``: an input that never returns is left behind
+        (logged), it does not hold ``run()``."""
+        bound = self.output_drain_timeout_s
+        for pump in pumps:
+            pump.cancel()
+        if pumps:
+            _done, late = await asyncio.wait(pumps, timeout=bound)
+            if late:
+                logger.warning("%d input(s) ignored cancellation; not waiting", len(late))
+        for source in inputs:
+            try:
+                async with asyncio.timeout(bound):
+                    await source.stop()
+            except TimeoutError:
+                logger.warning(
+                    "input %r did not stop within output_drain_timeout_s=%g s", source, bound
+                )
+            except Exception:
+                logger.exception("input %r failed to stop", source)
+
     async def run(
         self, inputs: Sequence[BidiInput] = (), outputs: Sequence[BidiOutput] = ()
     ) -> None:
@@ -856,19 +880,16 @@ class BidiAgent:
                 settle_timeout_s=self.settle_timeout_s,
             )
         finally:
-            for pump in pumps:
-                pump.cancel()
-            await asyncio.gather(*pumps, return_exceptions=True)
-            for source in started_inputs:
-                try:
-                    await source.stop()
-                except Exception:
-                    logger.exception("input %r failed to stop", source)
+            # Nested so that a hanging input or a second cancellation still
+            # stops the agent and the outputs.
             try:
-                await self.stop()
+                await self._stop_inputs(pumps, started_inputs)
             finally:
-                await fanout.stop()
-                self._fanout = None
+                try:
+                    await self.stop()
+                finally:
+                    await fanout.stop()
+                    self._fanout = None
         if error is not None:
             raise error
         if self._failure is not None:
