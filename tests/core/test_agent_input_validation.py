@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import math
 from typing import Any
 
@@ -31,7 +30,7 @@ async def test_send_rejects_malformed_text_and_history_stays_replayable(
 ) -> None:
     model = FakeModel()
     async with BidiAgent(model) as agent:
-        with pytest.raises(EventError, match="text|role"):
+        with pytest.raises(EventError, match=r"text|role"):
             await agent.send(data)
         await agent.send("fine")
     assert [getattr(e, "text", None) for e in model.sent] == ["fine"]
@@ -74,13 +73,13 @@ def test_event_construction_and_from_dict_reject_malformed_text(data: dict[str, 
 def test_every_agent_option_is_validated_at_construction(
     option: str, value: object, field: str
 ) -> None:
-    with pytest.raises(ConfigurationError, match=f"^{field}"):
+    with pytest.raises(ConfigurationError, match=rf"^{field}"):
         BidiAgent(FakeModel(), **{option: value})
 
 
 @pytest.mark.parametrize("model", [5, None, object(), b"openai"])
 def test_a_model_that_is_not_a_model_fails_at_construction(model: object) -> None:
-    with pytest.raises(ConfigurationError, match="^model: .*accepted"):
+    with pytest.raises(ConfigurationError, match=r"^model: .*accepted"):
         BidiAgent(model)  # type: ignore[arg-type]
 
 
@@ -101,12 +100,12 @@ def test_a_model_that_is_not_a_model_fails_at_construction(model: object) -> Non
 def test_retry_policy_validates_each_field(field: str, value: object) -> None:
     from fullduplex.retry import RetryPolicy
 
-    with pytest.raises(ConfigurationError, match=f"^{field}: got .*accepted"):
+    with pytest.raises(ConfigurationError, match=rf"^{field}: got .*accepted"):
         RetryPolicy(**{field: value})
 
 
 def test_retry_must_be_a_policy() -> None:
-    with pytest.raises(ConfigurationError, match="^retry: "):
+    with pytest.raises(ConfigurationError, match=r"^retry: "):
         BidiAgent(FakeModel(), retry=5)  # type: ignore[arg-type]
 
 
@@ -121,7 +120,6 @@ def test_old_keywords_override_the_policy() -> None:
     assert agent.retry.max_attempts == RetryPolicy().max_attempts
 
 
-async def test_nan_backoff_used_to_stall_and_now_cannot_be_configured() -> None:
-    async with asyncio.timeout(1):
-        with pytest.raises(ConfigurationError):
-            BidiAgent(FakeModel(), restart_backoff_s=float("nan"))
+def test_nan_backoff_used_to_stall_and_now_cannot_be_configured() -> None:
+    with pytest.raises(ConfigurationError, match="restart_backoff_s: got nan"):
+        BidiAgent(FakeModel(), restart_backoff_s=float("nan"))

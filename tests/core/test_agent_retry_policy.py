@@ -56,7 +56,7 @@ async def test_confirm_then_drop_is_bounded_with_growing_jittered_delays() -> No
     assert not caught.value.restartable
     assert len(model.starts) == 1 + 4  # bounded: the first connection and four reconnects
     assert waits == pytest.approx([0.3, 0.6, 1.2, 1.8])  # doubling, capped, +20 %
-    assert [m for m in agent.messages] == []  # the refused text is not history
+    assert agent.messages == []  # the refused text is not history
 
 
 def test_default_policy_outlasts_a_ten_second_outage() -> None:

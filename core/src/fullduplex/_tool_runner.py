@@ -4,7 +4,8 @@ Kept apart from the agent loop because it is pure policy: ask the
 ``before_tool_call`` hooks (veto, or a replacement call), find the tool, run
 it within its time limit, let the ``after_tool_call`` hooks replace the
 result, and make sure the result answers the call the model made (its ids),
-whatever a hook returned, with content that is strict JSON. Every failure is a result, never an exception;
+whatever a hook returned, with content that is strict JSON.
+Every failure is a result, never an exception;
 cancellation propagates to the agent, which reports it.
 """
 
