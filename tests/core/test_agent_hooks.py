@@ -178,7 +178,7 @@ async def test_before_hook_replaces_the_call_and_after_hook_replaces_the_result(
     async with asyncio.timeout(5):
         await agent.run(inputs=[ScriptedInput(["go"])])
     (result,) = model.sent_of(ToolResultEvent)
-    assert result.content == "REWRITTEN"
+    assert json.loads(result.content) == "REWRITTEN"  # a plain string goes as JSON
     assert result.response_id == "r1"  # ids stay those of the model's call
 
 

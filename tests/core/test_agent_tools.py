@@ -96,7 +96,10 @@ async def test_two_calls_in_one_response_run_concurrently_and_report_once() -> N
     assert elapsed < 2.0, f"tools ran one after the other ({elapsed:.2f} s)"
     results = model.sent_of(ToolResultEvent)
     assert sorted(r.call_id for r in results) == ["c1", "c2"]  # each exactly once
-    assert {r.call_id: r.content for r in results} == {"c1": "slept 1.0", "c2": "slept 1.5"}
+    assert {r.call_id: json.loads(r.content) for r in results} == {
+        "c1": "slept 1.0",
+        "c2": "slept 1.5",
+    }
     uses = [
         b["toolUse"]["toolUseId"] for m in agent.messages for b in m["content"] if "toolUse" in b
     ]
@@ -217,7 +220,7 @@ async def test_sync_tools_run_in_a_thread_not_on_the_loop() -> None:
     async with asyncio.timeout(5):
         await agent.run(inputs=[ScriptedInput(["go"])])
     assert time.monotonic() - started < 0.4 * 1.6
-    assert [r.content for r in model.sent_of(ToolResultEvent)] == ["done", "done"]
+    assert [json.loads(r.content) for r in model.sent_of(ToolResultEvent)] == ["done", "done"]
 
 
 async def test_agent_default_tool_timeout_applies_to_tools_without_one() -> None:

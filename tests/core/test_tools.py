@@ -173,7 +173,7 @@ async def test_context_parameter_is_hidden_and_given() -> None:
     context = ToolContext(None, "call_1", "who", on_stop=lambda: stops.append("stop"))
     result = await who.invoke(call("who", {"greeting": "hi"}), context)
     await asyncio.sleep(0)  # the stop request crosses back from the worker thread
-    assert result.content == "hi"
+    assert json.loads(result.content) == "hi"  # strings go as JSON strings
     assert seen["call_id"] == "call_1"
     assert seen["thread"] != threading.get_ident()  # sync tools run in a thread
     assert stops == ["stop"]
@@ -261,3 +261,47 @@ def test_tool_timeout_that_is_not_a_positive_number_names_the_field(bad: object)
 
     with pytest.raises(ToolError, match=r"timeout_s"):
         tool(timeout_s=bad)(slow)  # type: ignore[arg-type]
+
+
+# ------------------------------------------- results are always strict JSON (issue 10, 20)
+
+
+class _Opaque:
+    def __repr__(self) -> str:
+        return "<opaque>"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        float("nan"),
+        {"x": float("inf"), "y": [float("-inf")]},
+        b"\xff\x00raw",
+        b"text bytes",
+        _Opaque(),
+        {"nested": {"obj": _Opaque(), "b": b"\x80"}},
+        {1: "int key"},
+        "plain words",
+        "NaN",
+    ],
+)
+async def test_any_tool_return_value_becomes_strict_json(value: object) -> None:
+    @tool
+    def odd() -> object:
+        """Returns something JSON cannot hold as it is."""
+        return value
+
+    result = await odd.invoke(call("odd", {}))
+    assert result.status == "success"
+    json.loads(result.content, parse_constant=_no_constants)
+
+
+def _no_constants(name: str) -> object:
+    raise AssertionError(f"{name} is not JSON")
+
+
+def test_a_string_that_is_json_already_is_kept() -> None:
+    from fullduplex.tools import result_content
+
+    assert result_content('{"a": 1}') == '{"a": 1}'
+    assert json.loads(result_content("hello")) == "hello"

@@ -148,7 +148,9 @@ async def wait_for_end(
                 await asyncio.wait(
                     waiters, timeout=settle_timeout_s, return_when=asyncio.FIRST_COMPLETED
                 )
-                if not settling.done():
+                # Only a timeout is worth a warning: a stop request, the model
+                # closing or an output failing ended the wait on their own terms.
+                if not any(w.done() for w in waiters):
                     logger.warning(
                         "inputs finished but the conversation did not settle within %g s; stopping",
                         settle_timeout_s,

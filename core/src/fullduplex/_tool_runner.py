@@ -4,7 +4,8 @@ Kept apart from the agent loop because it is pure policy: ask the
 ``before_tool_call`` hooks (veto, or a replacement call), find the tool, run
 it within its time limit, let the ``after_tool_call`` hooks replace the
 result, and make sure the result answers the call the model made (its ids),
-whatever a hook returned. Every failure is a result, never an exception;
+whatever a hook returned, with content that is strict JSON.
+Every failure is a result, never an exception;
 cancellation propagates to the agent, which reports it.
 """
 
@@ -18,7 +19,7 @@ import attrs
 
 from ._hooks import LifecycleHooks
 from .events import ToolResultEvent
-from .tools import AgentTool, ToolCall, ToolContext, ToolVeto, error_result
+from .tools import AgentTool, ToolCall, ToolContext, ToolVeto, as_json_result, error_result
 
 if TYPE_CHECKING:
     from .agent import BidiAgent
@@ -61,4 +62,5 @@ async def execute_call(
             break
     if result.call_id != call.call_id or result.response_id != call.response_id:
         result = attrs.evolve(result, call_id=call.call_id, response_id=call.response_id)
-    return result
+    # whatever the tool or a hook made, the model is given strict JSON
+    return as_json_result(result)

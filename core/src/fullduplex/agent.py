@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
@@ -35,13 +36,14 @@ from ._outputs import OutputFanout
 from ._restart import InputHold, Reconnector
 from ._run import TurnState, pump_input, wait_for_end
 from ._tool_runner import execute_call
-from .errors import ConfigurationError, FullDuplexError, ModelError
+from .errors import ConfigurationError, EventError, FullDuplexError, ModelError
 from .events import (
     INPUT_EVENT_TYPES,
     BidiAudioInputEvent,
     BidiAudioStreamEvent,
     BidiAudioTruncateEvent,
     BidiConnectionRestartEvent,
+    BidiConnectionStartEvent,
     BidiInputEvent,
     BidiInterruptionEvent,
     BidiOutputEvent,
@@ -64,6 +66,7 @@ from .messages import (
     validate_messages,
 )
 from .model import BidiModel
+from .retry import RetryPolicy
 from .tools import AgentTool, ToolCall, ToolContext, as_tools, error_result
 
 logger = logging.getLogger("fullduplex.agent")
@@ -95,11 +98,65 @@ def _audio_ms(event: BidiAudioStreamEvent) -> float:
     return len(event.audio) * 1000.0 / per_second if per_second > 0 else 0.0
 
 
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def _positive(name: str, value: float | None, *, allow_none: bool = False) -> None:
     if value is None and allow_none:
         return
-    if not isinstance(value, int | float) or isinstance(value, bool) or not value > 0:
-        accepted = "a positive number of seconds" + (" or None" if allow_none else "")
+    if not _number(value) or not math.isfinite(value) or not value > 0:  # type: ignore[arg-type,operator]
+        accepted = "a finite positive number of seconds" + (" or None" if allow_none else "")
+        raise ConfigurationError(f"{name}: got {value!r}; accepted: {accepted}")
+
+
+def _retry_policy(
+    retry: RetryPolicy | None, max_restarts: int | None, restart_backoff_s: float | None
+) -> RetryPolicy:
+    """The agent's policy: ``retry`` (or the default) with the two older keywords
+    overriding its ``max_attempts`` / ``initial_backoff_s``."""
+    if retry is None:
+        retry = RetryPolicy()
+    elif not isinstance(retry, RetryPolicy):
+        raise ConfigurationError(
+            f"retry: got {type(retry).__name__}; accepted: a fullduplex.retry.RetryPolicy or None"
+        )
+    if max_restarts is not None:
+        if not isinstance(max_restarts, int) or isinstance(max_restarts, bool) or max_restarts < 0:
+            raise ConfigurationError(
+                f"max_restarts: got {max_restarts!r}; accepted: an integer >= 0 or None"
+            )
+        retry = attrs.evolve(retry, max_attempts=max_restarts)
+    if restart_backoff_s is not None:
+        if not _number(restart_backoff_s) or not (
+            math.isfinite(restart_backoff_s) and restart_backoff_s >= 0
+        ):
+            raise ConfigurationError(
+                f"restart_backoff_s: got {restart_backoff_s!r}; accepted: a finite number "
+                ">= 0 or None"
+            )
+        retry = attrs.evolve(
+            retry,
+            initial_backoff_s=float(restart_backoff_s),
+            max_backoff_s=max(retry.max_backoff_s, float(restart_backoff_s)),
+        )
+    return retry
+
+
+def _check_model(model: object) -> None:
+    if isinstance(model, BidiModel):
+        return
+    raise ConfigurationError(
+        f"model: got {type(model).__name__}; accepted: a BidiModel (an object with "
+        "capabilities, start, send, receive and stop) or a registered model name such as "
+        "'openai/gpt-realtime'"
+    )
+
+
+def _check_collection(name: str, value: object, accepted: str) -> None:
+    if value is None:
+        return
+    if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
         raise ConfigurationError(f"{name}: got {value!r}; accepted: {accepted}")
 
 
@@ -113,8 +170,11 @@ class BidiAgent:
         system_prompt: instructions for the model.
         messages: a history to carry on (``old_agent.messages``).
         plugins: hook objects for this agent only (after the global plugins).
-        max_restarts: consecutive reconnection attempts before giving up.
-        restart_backoff_s: wait before the first reconnection; doubles per attempt.
+        retry: when and how often to reconnect after a dropped connection
+            (:class:`~fullduplex.retry.RetryPolicy`; its defaults survive a
+            10 s outage of the server).
+        max_restarts: overrides ``retry.max_attempts`` (kept for older code).
+        restart_backoff_s: overrides ``retry.initial_backoff_s`` (kept for older code).
         settle_timeout_s: how long ``run()`` waits, once every input is done,
             for the answer to the last input.
         tool_timeout_s: default time limit for tools that set none.
@@ -133,13 +193,28 @@ class BidiAgent:
         plugins: Sequence[object] | None = None,
         *,
         model_config: Mapping[str, Any] | None = None,
-        max_restarts: int = 3,
-        restart_backoff_s: float = 0.5,
+        retry: RetryPolicy | None = None,
+        max_restarts: int | None = None,
+        restart_backoff_s: float | None = None,
         settle_timeout_s: float = 30.0,
         tool_timeout_s: float | None = None,
         output_drain_timeout_s: float = 2.0,
         audio_grace_s: float = 2.0,
     ) -> None:
+        # Every option is checked here, before anything is built: a bad value is
+        # a ConfigurationError naming it now, not a stalled conversation later.
+        policy = _retry_policy(retry, max_restarts, restart_backoff_s)
+        if model_config is not None and not isinstance(model_config, Mapping):
+            raise ConfigurationError(
+                f"model_config: got {type(model_config).__name__}; accepted: a mapping or None"
+            )
+        _check_collection(
+            "tools",
+            tools,
+            "a list of @tool functions, plain functions or registered tool names, or None",
+        )
+        _check_collection("plugins", plugins, "a list of hook objects, or None")
+        _check_collection("messages", messages, "a list of messages (agent.messages), or None")
         if isinstance(model, str):
             from .registry import get_model
 
@@ -149,18 +224,7 @@ class BidiAgent:
                 "model_config: only used when model is a registered name; configure the "
                 "model object itself"
             )
-        if not isinstance(max_restarts, int) or isinstance(max_restarts, bool) or max_restarts < 0:
-            raise ConfigurationError(
-                f"max_restarts: got {max_restarts!r}; accepted: an integer >= 0"
-            )
-        if (
-            not isinstance(restart_backoff_s, int | float)
-            or isinstance(restart_backoff_s, bool)
-            or restart_backoff_s < 0
-        ):
-            raise ConfigurationError(
-                f"restart_backoff_s: got {restart_backoff_s!r}; accepted: a number >= 0"
-            )
+        _check_model(model)
         _positive("settle_timeout_s", settle_timeout_s)
         _positive("tool_timeout_s", tool_timeout_s, allow_none=True)
         _positive("output_drain_timeout_s", output_drain_timeout_s)
@@ -175,8 +239,7 @@ class BidiAgent:
         self.tools: list[AgentTool] = as_tools(tools)
         self.messages: Messages = validate_messages(list(messages)) if messages else []
         self.playback = PlaybackLedger()
-        self.max_restarts = max_restarts
-        self.restart_backoff_s = float(restart_backoff_s)
+        self.retry = policy
         self.settle_timeout_s = float(settle_timeout_s)
         self.tool_timeout_s = tool_timeout_s
         self.output_drain_timeout_s = float(output_drain_timeout_s)
@@ -185,13 +248,17 @@ class BidiAgent:
         self._specs = tuple(t.spec for t in self.tools)
         self._hooks = LifecycleHooks(list(plugins or ()))
         self._fanout: OutputFanout | None = None
+        self._restarts = Reconnector(stop=lambda: self.model.stop(), reopen=self._reopen)
         self._reset()
 
     # ----------------------------------------------------------------- state
     def _reset(self) -> None:
         self._started = False
         self._stopping = False
-        self._stopped_event: asyncio.Event | None = None
+        #: the model's start() while start() runs (stop() cancels it)
+        self._opening: asyncio.Task[None] | None = None
+        #: the one shutdown of this conversation, shared by every stop() call
+        self._stop_task: asyncio.Task[None] | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._reader: asyncio.Task[None] | None = None
         # One buffer for the agent's life, emptied per start: a receive() already
@@ -202,9 +269,11 @@ class BidiAgent:
         else:
             queue.items.clear()
         self._input = InputHold()
-        self._restarts = Reconnector(stop=lambda: self.model.stop(), reopen=self._reopen)
+        self._restarts.reset()
         self._send_failure: ModelError | None = None
-        self._events_this_connection = 0
+        #: when the current connection first carried real traffic (not the
+        #: synthetic connection start); None until it has
+        self._traffic_since: float | None = None
         self._tool_tasks: dict[str, _RunningTool] = {}
         self._all_tool_tasks: set[asyncio.Task[None]] = set()
         self._results_sent: set[str] = set()
@@ -220,6 +289,16 @@ class BidiAgent:
         self._interrupted_items: set[str] = set()
 
     @property
+    def max_restarts(self) -> int:
+        """``retry.max_attempts`` (the older name)."""
+        return self.retry.max_attempts
+
+    @property
+    def restart_backoff_s(self) -> float:
+        """``retry.initial_backoff_s`` (the older name)."""
+        return self.retry.initial_backoff_s
+
+    @property
     def started(self) -> bool:
         """True between ``start()`` and ``stop()``."""
         return self._started
@@ -231,58 +310,103 @@ class BidiAgent:
 
     # -------------------------------------------------------------- lifecycle
     async def start(self) -> None:
-        """Open the model connection (with the history) and start reading from it."""
-        if self._started:
+        """Open the model connection (with the history) and start reading from it.
+
+        A ``stop()`` that arrives while the connection opens wins: the opening
+        is cancelled (or the fresh connection closed) and ``start()`` returns
+        with the agent stopped.
+        """
+        if self._started or self._opening is not None:
             return
         self._reset()
-        await self.model.start(self.system_prompt, self._specs, messages=list(self.messages))
+        opening = self._opening = asyncio.create_task(
+            self.model.start(self.system_prompt, self._specs, messages=list(self.messages)),
+            name="fullduplex-agent-start",
+        )
+        try:
+            await opening
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if self._stop_task is not None and current is not None and not current.cancelling():
+                return  # stop() cancelled the opening; it does the cleaning up
+            raise
+        finally:
+            self._opening = None
+        if self._stop_task is not None:
+            return  # stop() came as the connection opened; it closes the model
         self._started = True
         self._supervisor = asyncio.create_task(self._supervise(), name="fullduplex-agent")
         await self._hooks.call("on_agent_start", agent=self)
 
     async def stop(self) -> None:
         """End the conversation: cancel running tools (recorded as cancelled), close
-        the model, end every ``receive()``. Safe to call twice and from any task."""
-        if not self._started:
-            return
-        if self._stopped_event is not None:
-            await self._stopped_event.wait()
-            return
-        self._stopped_event = asyncio.Event()
-        self._stopping = True
+        the model, end every ``receive()``.
+
+        Safe to call twice, from any task, also from inside a hook, an output or
+        a tool: the shutdown runs as a task of its own that every caller waits
+        for (shielded, so cancelling a caller does not cut it short). A caller
+        that the shutdown itself cancels (the reader, a tool) just ends.
+        """
+        task = self._stop_task
+        if task is None:
+            if not (self._started or self._opening is not None):
+                return
+            self._stopping = True
+            task = self._stop_task = asyncio.create_task(
+                self._shutdown(), name="fullduplex-agent-stop"
+            )
+        if task is asyncio.current_task():
+            return  # a hook run by the shutdown (on_agent_stop) asked again
+        await asyncio.shield(task)
+
+    async def _shutdown(self) -> None:
+        was_started = self._started
         try:
-            current = asyncio.current_task()
+            opening = self._opening
+            if opening is not None:
+                opening.cancel()
+                await asyncio.wait({opening}, timeout=self.output_drain_timeout_s)
             supervisor = self._supervisor
-            if supervisor is not None and supervisor is not current:
+            if supervisor is not None:
                 supervisor.cancel()
                 await asyncio.gather(supervisor, return_exceptions=True)
-            await self._stop_tools(current)
+            await self._stop_tools()
             try:
                 await self.model.stop()
             except Exception:
                 logger.exception("model.stop() failed")
-            held = self._input.pending
-            while held:
-                _event, message = held.popleft()
-                if message is not None:
-                    await self._record(message)
+            self._input.drop("the conversation was stopped before a connection took it")
             self._end_receivers()
             self._closed.set()
-            await self._hooks.call("on_agent_stop", agent=self)
+            self._turn.activity.set()
+            if was_started:
+                await self._hooks.call("on_agent_stop", agent=self)
         finally:
             self._started = False
-            self._stopped_event.set()
 
-    async def _stop_tools(self, current: asyncio.Task[Any] | None) -> None:
-        """Let tools that asked to stop finish; cancel the rest (history keeps them)."""
-        running = [r for r in self._tool_tasks.values() if r.task is not current]
+    async def _stop_tools(self) -> None:
+        """Let tools that asked to stop finish; cancel the rest (history keeps them).
+
+        Bounded by ``output_drain_timeout_s`` each way: a tool that swallows
+        its cancellation is left behind (logged) rather than holding ``stop()``.
+        """
+        bound = self.output_drain_timeout_s
+        running = list(self._tool_tasks.values())
         finishing = [r.task for r in running if r.context.stop_requested]
         if finishing:
-            await asyncio.wait(finishing, timeout=self.output_drain_timeout_s)
+            await asyncio.wait(finishing, timeout=bound)
         for entry in running:
             entry.task.cancel()
-        tasks = [t for t in self._all_tool_tasks if t is not current]
-        await asyncio.gather(*tasks, return_exceptions=True)
+        tasks = list(self._all_tool_tasks)
+        if tasks:
+            _done, late = await asyncio.wait(tasks, timeout=bound)
+            if late:
+                logger.warning(
+                    "%d tool call(s) ignored cancellation; stop() does not wait for them "
+                    "beyond output_drain_timeout_s=%g s",
+                    len(late),
+                    bound,
+                )
 
     async def __aenter__(self) -> BidiAgent:
         await self.start()
@@ -305,10 +429,15 @@ class BidiAgent:
         """Send text, an input event, or an event's dict form to the model.
 
         While the connection is being replaced the input is held and delivered,
-        in order, once the new connection is up.
+        in order, once the new connection is up (and recorded in history only
+        then). Once the conversation is over (a fatal error, reconnecting given
+        up, the model closed it, ``stop()``) it raises: the error that ended the
+        conversation, or a :class:`~fullduplex.errors.FullDuplexError` saying
+        it is over. Malformed input raises :class:`~fullduplex.errors.EventError`
+        and reaches neither the model nor the history.
         """
-        if not self._started:
-            raise FullDuplexError("the agent is not started; call start() or use `async with`")
+        if not self._started or self._closed.is_set() or self._stopping:
+            self._refuse()
         if type(event) is BidiAudioInputEvent:
             self._turn.audio_since_response = True
             await self._deliver(event)
@@ -327,15 +456,32 @@ class BidiAgent:
             await self._deliver(event)
         else:
             accepted = ", ".join(cls.__name__ for cls in INPUT_EVENT_TYPES)
-            raise FullDuplexError(
+            raise EventError(
                 f"send: expected text, an input event ({accepted}) or its dict, "
                 f"got {type(event).__name__}"
             )
 
+    def _refuse(self) -> None:
+        """Raise why input cannot be taken now."""
+        if self._failure is not None:
+            raise self._failure
+        if self._closed.is_set() or self._stopping:
+            raise FullDuplexError(
+                "the conversation is over (the model closed it, or stop() was called); "
+                "start() the agent again for a new one"
+            )
+        raise FullDuplexError("the agent is not started; call start() or use `async with`")
+
     async def _deliver(self, event: BidiInputEvent, message: Message | None = None) -> None:
-        """Send in order; hold while the connection is replaced; record on delivery."""
+        """Send in order; hold while the connection is replaced; record on delivery.
+
+        Input is held only while a restart is under way; once the conversation
+        is over it is refused (it would never reach a server).
+        """
         hold = self._input
         async with hold.lock:
+            if self._closed.is_set():
+                self._refuse()
             if hold.restarting or hold.pending:
                 hold.pending.append((event, message))
                 return
@@ -412,6 +558,7 @@ class BidiAgent:
         else:
             self._queue.put_nowait(_END)
         self._closed.set()
+        self._input.drop("the conversation ended before a connection took it")
         self._turn.activity.set()
 
     # ------------------------------------------------------------ the reader
@@ -448,19 +595,25 @@ class BidiAgent:
                 if not await self._reconnect(failure):
                     return
         except asyncio.CancelledError:
-            if reader is not None and not reader.done():
+            if reader is not None:
+                # also when it just finished: its exception is retrieved, not left
+                # to be logged as "never retrieved" (the failure lost with the stop)
                 reader.cancel()
                 await asyncio.gather(reader, return_exceptions=True)
             raise
 
     async def _read(self) -> None:
-        self._events_this_connection = 0
+        self._traffic_since = None
         on_audio = self._on_audio
+        clock = self._restarts.clock
         async for event in self.model.receive():
-            self._events_this_connection += 1
             if type(event) is BidiAudioStreamEvent:  # the hot path: no dispatch chain
+                if self._traffic_since is None:
+                    self._traffic_since = clock()
                 on_audio(event)
                 continue
+            if self._traffic_since is None and not isinstance(event, BidiConnectionStartEvent):
+                self._traffic_since = clock()
             await self._handle(event)
 
     def _on_audio(self, event: BidiAudioStreamEvent) -> None:
@@ -589,6 +742,11 @@ class BidiAgent:
         except Exception as exc:
             logger.exception("tool %s failed outside its own handling", call.name)
             result = error_result(call, f"tool {call.name!r} failed: {exc}")
+        stop_task = self._stop_task
+        if stop_task is not None and stop_task.done():
+            # it ignored its cancellation and outlived stop(): nobody takes it now
+            logger.warning("tool %s finished after the agent stopped; result dropped", call.name)
+            return
         # From here on the call cannot be cancelled (it is no longer listed as
         # running): its result must reach the model and the history.
         if not (self._stopping or self._closed.is_set()):
@@ -622,12 +780,10 @@ class BidiAgent:
     async def _reconnect(self, failure: ModelError) -> bool:
         """Replace the connection, replaying the history; False when giving up."""
         self._input.restarting = True
-        error = await self._restarts.reconnect(
-            failure,
-            progressed=self._events_this_connection > 0,
-            max_restarts=self.max_restarts,
-            backoff_s=self.restart_backoff_s,
-        )
+        since = self._traffic_since
+        healthy = since is not None and self._restarts.clock() - since >= self.retry.healthy_after_s
+        self._traffic_since = None
+        error = await self._restarts.reconnect(failure, healthy=healthy, policy=self.retry)
         if error is not None:
             self._finish(error)
             return False
@@ -665,6 +821,30 @@ class BidiAgent:
             audio_grace_s=self.audio_grace_s,
         )
 
+    async def _stop_inputs(
+        self, pumps: Sequence[asyncio.Task[None]], inputs: Sequence[BidiInput]
+    ) -> None:
+        """Cancel the pumps and stop each input, each wait bounded by
+        ``output_drain_timeout_s``: an input that never returns is left behind
+        (logged), it does not hold ``run()``."""
+        bound = self.output_drain_timeout_s
+        for pump in pumps:
+            pump.cancel()
+        if pumps:
+            _done, late = await asyncio.wait(pumps, timeout=bound)
+            if late:
+                logger.warning("%d input(s) ignored cancellation; not waiting", len(late))
+        for source in inputs:
+            try:
+                async with asyncio.timeout(bound):
+                    await source.stop()
+            except TimeoutError:
+                logger.warning(
+                    "input %r did not stop within output_drain_timeout_s=%g s", source, bound
+                )
+            except Exception:
+                logger.exception("input %r failed to stop", source)
+
     async def run(
         self, inputs: Sequence[BidiInput] = (), outputs: Sequence[BidiOutput] = ()
     ) -> None:
@@ -700,19 +880,16 @@ class BidiAgent:
                 settle_timeout_s=self.settle_timeout_s,
             )
         finally:
-            for pump in pumps:
-                pump.cancel()
-            await asyncio.gather(*pumps, return_exceptions=True)
-            for source in started_inputs:
-                try:
-                    await source.stop()
-                except Exception:
-                    logger.exception("input %r failed to stop", source)
+            # Nested so that a hanging input or a second cancellation still
+            # stops the agent and the outputs.
             try:
-                await self.stop()
+                await self._stop_inputs(pumps, started_inputs)
             finally:
-                await fanout.stop()
-                self._fanout = None
+                try:
+                    await self.stop()
+                finally:
+                    await fanout.stop()
+                    self._fanout = None
         if error is not None:
             raise error
         if self._failure is not None:

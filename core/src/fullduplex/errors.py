@@ -15,7 +15,8 @@ original chained as ``__cause__``::
     │   ├── ModelAuthenticationError     key refused, beta shape refused, no access: not retried
     │   ├── ModelProtocolError           the peer spoke something we cannot follow: not retried
     │   └── ModelConnectionError         the connection dropped or must be renewed: restartable
-    │       └── ModelTimeoutError        the client-side ``timeout_s`` came due
+    │       ├── ModelTimeoutError        the client-side ``timeout_s`` came due
+    │       └── ModelRetriesExhaustedError   the agent gave up reconnecting: not retried
     └── IOChannelError            an input or output channel failed (no device, bad file)
 
 ``ModelError.restartable`` tells the agent whether a fresh connection with the
@@ -93,6 +94,20 @@ class ModelTimeoutError(ModelConnectionError):
 
     def __init__(self, message: str, *, code: str | None = None) -> None:
         super().__init__(message, code=code, reason="timeout")
+
+
+class ModelRetriesExhaustedError(ModelConnectionError):
+    """The agent gave up reconnecting (see :class:`~fullduplex.retry.RetryPolicy`).
+
+    The last connection failure is chained as ``__cause__``; ``attempts`` is
+    the number of reconnects tried in the series that failed.
+    """
+
+    restartable = False
+
+    def __init__(self, message: str, *, code: str | None = None, attempts: int = 0) -> None:
+        super().__init__(message, code=code, reason="gave_up")
+        self.attempts = attempts
 
 
 class IOChannelError(FullDuplexError):

@@ -49,6 +49,20 @@ def _audio_bytes(value: bytes | bytearray | memoryview | str) -> bytes:
     raise EventError(f"audio: expected bytes or base64 text, got {type(value).__name__}")
 
 
+_ROLES: tuple[str, ...] = ("user", "assistant")
+
+
+def _check_text(value: object) -> None:
+    """Input text is validated at construction (input is rare; history must replay it)."""
+    if not isinstance(value, str):
+        raise EventError(f"text: expected a string, got {type(value).__name__}")
+
+
+def _check_role(value: object) -> None:
+    if value not in _ROLES:
+        raise EventError(f"role: got {value!r}; accepted: 'user' or 'assistant'")
+
+
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
@@ -87,8 +101,8 @@ class BidiTextInputEvent(_Event):
     """Text the user typed (or any text to say to the model as the user)."""
 
     type: ClassVar[str] = "bidi_text_input"
-    text: str
-    role: Role = "user"
+    text: str = attrs.field(validator=lambda _i, _a, v: _check_text(v))
+    role: Role = attrs.field(default="user", validator=lambda _i, _a, v: _check_role(v))
 
 
 @attrs.frozen(slots=True)
