@@ -169,11 +169,6 @@ class RawConn:
 Script = Callable[[RawConn], Awaitable[None]]
 
 
-async def idle(conn: RawConn) -> None:
-    """Confirm the session and then only listen."""
-    await conn.confirm()
-
-
 class RawServer:
     """``async with RawServer([script0, script1, ...]) as server``; the last script repeats."""
 

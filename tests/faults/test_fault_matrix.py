@@ -33,7 +33,7 @@ from fault_kit import (
     tool_uses,
     user_texts,
 )
-from raw_server import ABORT, RawConn, RawServer, idle
+from raw_server import ABORT, RawConn, RawServer
 
 from fullduplex.errors import FullDuplexError, ModelAuthenticationError, ModelConnectionError
 from fullduplex.events import BidiAudioStreamEvent, BidiErrorEvent
@@ -182,9 +182,7 @@ async def test_mid_tool_call(code: int) -> None:
     assert len(replay.outputs("call_1")) == 1
     assert replay.count("response.create") == 1
     creates = [i for i, t in enumerate(replay.types()) if t == "response.create"]
-    output_at = replay.received.index(
-        next(e for e in replay.received if _is_output("call_1")(e))
-    )
+    output_at = replay.received.index(next(e for e in replay.received if _is_output("call_1")(e)))
     assert creates[0] > output_at  # the answer is asked for once the result is there
     assert server.conns[0].outputs("call_1") == []
     assert len(tool_uses(agent.messages, "call_1")) == 1
