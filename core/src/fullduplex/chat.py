@@ -43,6 +43,7 @@ from .registry import ModelRecord as Registration
 
 if TYPE_CHECKING:
     from .agent import BidiAgent
+    from .events import BidiOutputEvent
     from .io import BidiInput, BidiOutput
 
 #: Environment variable naming the default model of ``fullduplex chat``.
@@ -91,13 +92,15 @@ def _option_kwargs(provider: Registration, options: ModelOptions) -> Mapping[str
         for flag, value in (("--voice", options.voice), ("--base-url", options.base_url))
         if value is not None
     ]
-    if not given:
-        return {}
     if provider.options is None:
-        raise click.UsageError(
-            f"provider {provider.name!r} does not take {' or '.join(given)} "
-            f"(plugin {provider.plugin!r} maps no chat options)"
-        )
+        if given:
+            raise click.UsageError(
+                f"provider {provider.name!r} does not take {' or '.join(given)} "
+                f"(plugin {provider.plugin!r} maps no chat options)"
+            )
+        return {}
+    # Always asked, also without --voice / --base-url: ``speech`` (whether
+    # anything plays the answer) is an option too, and a text chat must say so.
     return provider.options(options)
 
 
@@ -153,6 +156,46 @@ def _tools(names: Sequence[str]) -> list[Any]:
     return list(chosen.values())
 
 
+class _WatchedOutput:
+    """An output whose failure ends the chat with that failure, said once.
+
+    A chat whose recording cannot be written (a full disk, ``/dev/full``) has
+    failed: the user must not get exit status 0 and a truncated file. The
+    agent's fan-out logs an output's failure and only logs a failing
+    ``stop()`` (a file's last flush happens there), so the chat watches its
+    outputs itself: the first failure asks the agent to stop, later events
+    are dropped, and :func:`_converse` raises the failure once ``run()`` is
+    over, for the command line's one-line ``Error:``.
+    """
+
+    def __init__(self, output: BidiOutput) -> None:
+        self._output = output
+        self._agent: BidiAgent | None = None
+        #: the first failure of this output (``__call__`` or ``stop()``)
+        self.error: Exception | None = None
+
+    async def start(self, agent: BidiAgent) -> None:
+        self._agent = agent
+        await self._output.start(agent)
+
+    async def __call__(self, event: BidiOutputEvent) -> None:
+        if self.error is not None:
+            return
+        try:
+            await self._output(event)
+        except Exception as exc:
+            self.error = exc
+            if self._agent is not None:
+                self._agent.request_stop()
+
+    async def stop(self) -> None:
+        try:
+            await self._output.stop()
+        except Exception as exc:
+            if self.error is None:
+                self.error = exc
+
+
 @contextlib.contextmanager
 def _server(
     server: AbstractContextManager[Mapping[str, Any]] | None,
@@ -171,9 +214,17 @@ async def _converse(
     *,
     report_leftovers: bool,
 ) -> None:
-    """Run the conversation; with ``--debug``, name any task it left running."""
+    """Run the conversation; with ``--debug``, name any task it left running.
+
+    Raises the first output failure (see :class:`_WatchedOutput`) once the
+    conversation is over.
+    """
+    watched = [_WatchedOutput(output) for output in outputs]
     try:
-        await agent.run(inputs=inputs, outputs=outputs)
+        await agent.run(inputs=inputs, outputs=watched)
+        failed = next((w.error for w in watched if w.error is not None), None)
+        if failed is not None:
+            raise failed
     finally:
         if report_leftovers:
             current = asyncio.current_task()
@@ -225,6 +276,13 @@ def _mark_debug(ctx: click.Context) -> None:
     help="Use the provider's embedded offline server even when credentials are set.",
 )
 @click.option("--base-url", metavar="URL", help="Connect to this server (any compatible endpoint).")
+@click.option(
+    "--max-restarts",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="Reconnect at most N times in a row after the connection is lost, then fail "
+    "(default: the agent's retry policy; 0 never reconnects).",
+)
 @click.option("--debug", is_flag=True, help="Show the full traceback when the chat fails.")
 @click.pass_context
 def chat(
@@ -238,6 +296,7 @@ def chat(
     output_wav: Path | None,
     emulator: bool,
     base_url: str | None,
+    max_restarts: int | None,
     debug: bool,
 ) -> None:
     """Talk with a model: type (or pipe) text, or use --audio / the WAV options.
@@ -273,7 +332,10 @@ def chat(
                     f"using the embedded emulator of provider {provider.name!r} "
                     f"(a local offline server in this process; {why})"
                 )
-            agent = BidiAgent(model, tools=tools, system_prompt=system_prompt)
+            retry: dict[str, Any] = {}
+            if max_restarts is not None:
+                retry["max_restarts"] = max_restarts
+            agent = BidiAgent(model, tools=tools, system_prompt=system_prompt, **retry)
             asyncio.run(_converse(agent, inputs, outputs, report_leftovers=debug))
     except KeyboardInterrupt:
         _say("conversation ended (Ctrl-C)")

@@ -17,7 +17,7 @@ import threading
 import time
 import wave
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from fullduplex.errors import ConfigurationError, IOChannelError
 from fullduplex.events import BidiAudioInputEvent, BidiAudioStreamEvent, BidiOutputEvent
@@ -153,7 +153,7 @@ class WavFileOutput:
         self._channels = 1
         self._queue: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
-        self._error: BaseException | None = None
+        self._error: OSError | None = None
         self._converters: dict[tuple[int, int], PcmConverter] = {}
         #: milliseconds of audio handed to the writer
         self.written_ms = 0.0
@@ -162,38 +162,67 @@ class WavFileOutput:
         caps = agent.model.capabilities
         self._rate = caps.output_sample_rate
         self._channels = caps.channels
-        writer = await asyncio.to_thread(self._open)
+        self._error = None
+        file, writer = await asyncio.to_thread(self._open)
         self._thread = threading.Thread(
-            target=self._write_loop, args=(writer,), name="fullduplex-wav-writer", daemon=True
+            target=self._write_loop,
+            args=(file, writer),
+            name="fullduplex-wav-writer",
+            daemon=True,
         )
         self._thread.start()
 
-    def _open(self) -> wave.Wave_write:
+    def _open(self) -> tuple[BinaryIO, wave.Wave_write]:
+        """The file (ours to close) and a WAV writer over it."""
         try:
             self._path.parent.mkdir(parents=True, exist_ok=True)
-            writer = wave.open(str(self._path), "wb")  # noqa: SIM115 (closed by the writer thread)
+            file = open(self._path, "wb")  # noqa: SIM115 (closed by the writer thread)
         except OSError as exc:
             raise IOChannelError(f"output_path: cannot write {self._path}: {exc}") from exc
+        writer = wave.open(file, "wb")  # noqa: SIM115 (closed by the writer thread)
         writer.setnchannels(self._channels)
         writer.setsampwidth(2)
         writer.setframerate(self._rate)
-        return writer
+        return file, writer
 
-    def _write_loop(self, writer: wave.Wave_write) -> None:
+    def _write_loop(self, file: BinaryIO, writer: wave.Wave_write) -> None:
+        """Write until told to stop or until the file fails; never raises.
+
+        Each batch is flushed to the file at once, so a full disk shows up at
+        the first chunk it refuses (not at the end, when a whole answer is lost).
+        The failure is kept for the event loop to raise: a writer thread that
+        raised would only print a traceback nobody can act on.
+        """
         try:
             while True:
                 data = self._queue.get()
                 if data is None:
                     break
                 writer.writeframes(data)
+                file.flush()
         except OSError as exc:
             self._error = exc
         finally:
-            writer.close()
+            # wave.close() patches the header's sizes and flushes; the file is ours.
+            for close in (writer.close, file.close):
+                try:
+                    close()
+                except OSError as exc:
+                    if self._error is None:
+                        self._error = exc
+
+    def _failure(self) -> IOChannelError | None:
+        error = self._error
+        if error is None:
+            return None
+        return IOChannelError(f"output_path: writing {self._path} failed: {error}")
 
     async def __call__(self, event: BidiOutputEvent) -> None:
         if not isinstance(event, BidiAudioStreamEvent) or self._thread is None:
             return
+        failure = self._failure()
+        if failure is not None:
+            raise failure
         if event.format != "pcm16":
             return
         key = (event.sample_rate, event.channels)
@@ -217,14 +246,16 @@ class WavFileOutput:
             self._write(converter.flush())
 
     async def stop(self) -> None:
+        """Finish the file; raises :class:`IOChannelError` when any write failed."""
         thread, self._thread = self._thread, None
         if thread is None:
             return
         self._flush_converters()
         self._queue.put(None)
         await asyncio.to_thread(thread.join)
-        if self._error is not None:
-            raise IOChannelError(f"output_path: writing {self._path} failed: {self._error}")
+        failure = self._failure()
+        if failure is not None:
+            raise failure
 
 
 class BidiWavIO:
