@@ -30,7 +30,7 @@ def test_the_quickstart_has_the_two_commands() -> None:
     install_and_chat, run_tests = commands
     assert "\n" not in install_and_chat  # one line to paste
     assert "fullduplex chat" in install_and_chat
-    assert run_tests == "python3 -m pip install tox && tox"
+    assert run_tests == "python3 -m venv .venv && .venv/bin/pip install tox && .venv/bin/tox"
     # CI runs the same test command
     assert "tox" in (REPO / ".ci" / "run").read_text().splitlines()[-1]
 
