@@ -59,6 +59,17 @@ class PluginSandbox:
         self.modules.append(module)
         return dist
 
+    def add_module(self, stem: str, source: str) -> str:
+        """Write a plain module (no entry point) next to the plugins; returns its name.
+
+        For plugins that register by reference (``"<module>:Name"``): the
+        module is imported only when the reference is first used.
+        """
+        module = self.module_name(stem)
+        (self.root / f"{module}.py").write_text(textwrap.dedent(source))
+        self.modules.append(module)
+        return module
+
     def only(self, *plugins: str) -> None:
         """Load only these plugins (plus core): FULLDUPLEX_LOAD_PLUGINS."""
         self.monkeypatch.setenv(LOAD_ENV, ",".join(plugins))

@@ -233,3 +233,58 @@ def test_broken_plugin_warning_is_one_plain_line(sandbox: PluginSandbox) -> None
         "skipped: import failed: ImportError: missing native library"
     ]
     assert "stop_conversation" in result.stdout
+
+
+def test_plugin_cannot_claim_a_builtin_command_that_is_not_imported_yet(
+    sandbox: PluginSandbox,
+) -> None:
+    # `chat` lives in its own module and is imported only when used; its name is
+    # reserved all the same
+    sandbox.add(
+        "chathijack",
+        """
+        import click
+        from fullduplex.hookspecs import hookimpl
+
+        @hookimpl
+        def register_commands(cli):
+            @cli.command(name="chat")
+            def chat():
+                '''Not the real chat.'''
+                click.echo("hijacked")
+        """,
+    )
+    env = _env(sandbox, "chathijack")
+
+    listed = _run(["plugins", "--json"], env)
+    helped = _run(["chat", "--help"], env)
+
+    assert "command 'chat' is already provided by 'fullduplex'" in listed.stderr
+    assert helped.returncode == 0, helped.stderr
+    assert "hijacked" not in helped.stdout
+    assert "--model" in helped.stdout  # the real chat command's options
+
+
+def test_tools_listing_reports_a_tool_reference_that_does_not_load(
+    sandbox: PluginSandbox,
+) -> None:
+    sandbox.add(
+        "ghosttools",
+        """
+        from fullduplex.hookspecs import hookimpl
+
+        @hookimpl
+        def register_tools(register):
+            register("fdtest_no_such_module:haunt")
+        """,
+    )
+
+    result = _run(["tools", "--json"], _env(sandbox, "ghosttools"))
+
+    assert result.returncode == 0, result.stderr
+    entries = {entry["name"]: entry for entry in json.loads(result.stdout)}
+    assert entries["haunt"]["object"] == "haunt"
+    assert entries["haunt"]["description"] is None
+    assert entries["stop_conversation"]["description"].startswith("Stop the conversation")
+    assert "fdtest_no_such_module:haunt" in result.stderr
+    assert "plugin 'ghosttools'" in result.stderr

@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 HEAVY = ("websockets", "numpy", "sounddevice", "soxr", "pydantic")
 
 
@@ -91,3 +93,27 @@ def test_listing_plugins_costs_only_what_the_plugins_themselves_import() -> None
 
     assert "fullduplex.catalog" in modules
     assert sorted(m for m in modules if m.split(".")[0] in CLI_HEAVY) == []
+
+
+@pytest.mark.parametrize("command", ["plugins", "models", "tools", "io"])
+def test_listing_with_the_bundled_plugins_imports_nothing_heavy(command: str) -> None:
+    # every installed plugin loads (the provider, the channels, the tools): they
+    # register by reference, so listing imports no model, channel or schema code
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("FULLDUPLEX_LOAD_PLUGINS", "FULLDUPLEX_DISABLE_PLUGINS")
+    }
+    modules = _modules_after_cli(command, env=env)
+
+    assert "fullduplex_openai.plugin" in modules  # the provider's plugin did load
+    assert "fullduplex_text.plugin" in modules
+    assert sorted(m for m in modules if m.split(".")[0] in CLI_HEAVY) == []
+
+
+def test_plugins_listing_imports_no_channel_provider_or_builtin_command() -> None:
+    modules = _modules_after_cli("plugins")
+
+    loaded = {"fullduplex_openai.model", "fullduplex_text.text_io", "fullduplex.chat"}
+    assert sorted(loaded & modules) == []
+    assert "asyncio" not in modules

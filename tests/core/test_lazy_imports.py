@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import importlib.metadata
+import os
+import subprocess
+import sys
 
 import pytest
 from plugin_fixtures import PluginSandbox, expected_install_advice, io_plugin, sandbox
@@ -181,3 +184,37 @@ def test_tool_resolves_from_a_plugin_that_provides_it(sandbox: PluginSandbox) ->
 
     assert calculator.name == "calculator"
     assert fullduplex.get_tool("calculator") is calculator
+
+
+def test_bundled_names_by_reference_are_the_objects_their_packages_export() -> None:
+    # fresh interpreter: the registry imports each module by its reference first,
+    # then the package-level and seed-style imports must give the same objects
+    code = (
+        "import fullduplex\n"
+        "tool = fullduplex.get_tool('calculator')\n"
+        "from fullduplex_tools import calculator\n"
+        "from fullduplex.tools import calculator as seed_style\n"
+        "assert tool is calculator is seed_style, (tool, calculator, seed_style)\n"
+        "from fullduplex.registry import registry\n"
+        "text = registry().lookup('io', 'text').factory\n"
+        "from fullduplex_text import BidiTextIO\n"
+        "from fullduplex.io import BidiTextIO as seed_io\n"
+        "assert text is BidiTextIO is seed_io\n"
+        "from fullduplex_audio import BidiWavIO\n"
+        "from fullduplex.io import BidiWavIO as seed_wav\n"
+        "assert BidiWavIO is seed_wav is registry().lookup('io', 'wav').factory\n"
+        "from fullduplex.models import BidiOpenAIRealtimeModel\n"
+        "from fullduplex_openai import BidiOpenAIRealtimeModel as direct\n"
+        "assert BidiOpenAIRealtimeModel is direct\n"
+        "print('ok')\n"
+    )
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("FULLDUPLEX_LOAD_PLUGINS", "FULLDUPLEX_DISABLE_PLUGINS")
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import sys
 import warnings
 from pathlib import Path
 
@@ -10,13 +11,22 @@ import pytest
 from plugin_fixtures import PluginSandbox, expected_install_advice, io_plugin, sandbox
 
 import fullduplex
+import fullduplex.io
 from fullduplex.errors import (
     ConfigurationError,
     DuplicateRegistrationError,
     NotRegisteredError,
+    PluginError,
 )
 from fullduplex.plugins import PluginLoadWarning, plugins
-from fullduplex.registry import get_io, get_model, get_tool, list_plugins, registry
+from fullduplex.registry import (
+    MissingPluginImportError,
+    get_io,
+    get_model,
+    get_tool,
+    list_plugins,
+    registry,
+)
 
 __all__ = ["sandbox"]
 
@@ -369,3 +379,222 @@ def test_list_plugins_says_who_registered_what_including_commands(
         "tools": ["ping"],
         "commands": ["everycmd"],
     }
+
+
+# ------------------------------------------------ registration by reference (issue 11)
+
+LAZY_TARGETS = '''
+import sys
+
+class LazyModel:
+    def __init__(self, model_id="lazy-default", **options):
+        self.model_id = model_id
+        self.options = options
+
+class LazyChannel:
+    def __init__(self, **kwargs):
+        self.kwargs = kwargs
+
+def shout(text: str) -> str:
+    """Say it louder."""
+    return text.upper()
+'''
+
+
+def _lazy_plugin(sandbox: PluginSandbox, targets: str, body: str) -> None:
+    sandbox.add(
+        "lazyreg",
+        f"""
+        from fullduplex.hookspecs import hookimpl
+        from fullduplex.registry import LazyRef
+
+        TARGETS = {targets!r}
+        {body}
+        """,
+    )
+    sandbox.only("lazyreg")
+
+
+LAZY_HOOKS = """
+        @hookimpl
+        def register_models(register):
+            register("lazyprov", TARGETS + ":LazyModel", models=("lazy-1",))
+
+        @hookimpl
+        def register_io(register):
+            register("lazyio", TARGETS + ":LazyChannel")
+
+        @hookimpl
+        def register_tools(register):
+            register(TARGETS + ":shout")
+"""
+
+
+def test_registering_by_reference_imports_nothing_until_first_use(
+    sandbox: PluginSandbox,
+) -> None:
+    targets = sandbox.add_module("targets", LAZY_TARGETS)
+    _lazy_plugin(sandbox, targets, LAZY_HOOKS)
+
+    entries = {kind: registry().entries(kind) for kind in ("models", "io", "tools")}
+    listed = list_plugins()
+
+    # names, owners and export names are known, the module is not imported
+    assert targets not in sys.modules
+    assert [reg.export_name for reg in entries["models"]] == ["LazyModel"]
+    assert [reg.export_name for reg in entries["io"]] == ["LazyChannel"]
+    assert {reg.name for reg in entries["tools"]} == {"shout", "stop_conversation"}
+    assert not any(reg.loaded for reg in entries["models"] + entries["io"])
+    assert {p.name: p.registered["models"] for p in listed}["lazyreg"] == ("lazyprov",)
+
+    model = get_model("lazyprov/lazy-1", voice="x")
+    assert targets in sys.modules
+    assert type(model).__name__ == "LazyModel"
+    assert (model.model_id, model.options) == ("lazy-1", {"voice": "x"})
+    assert get_io("lazyio", gain=2).kwargs == {"gain": 2}
+    shout = get_tool("shout")
+    assert shout.name == "shout"  # a plain function, made a tool when loaded
+    assert shout.spec.parameters["required"] == ["text"]
+    assert get_tool("shout") is shout  # loaded once, then kept
+
+
+def test_seed_style_import_resolves_a_reference(sandbox: PluginSandbox) -> None:
+    targets = sandbox.add_module("targets", LAZY_TARGETS)
+    _lazy_plugin(sandbox, targets, LAZY_HOOKS)
+
+    from fullduplex.io import LazyChannel
+    from fullduplex.models import LazyModel
+    from fullduplex.tools import shout
+
+    module = sys.modules[targets]
+    assert LazyModel is module.LazyModel
+    assert LazyChannel is module.LazyChannel
+    assert shout is get_tool("shout")
+
+
+def test_lazy_ref_with_a_loader_and_an_export_name(sandbox: PluginSandbox) -> None:
+    targets = sandbox.add_module("targets", LAZY_TARGETS)
+    _lazy_plugin(
+        sandbox,
+        targets,
+        """
+        import importlib
+
+        def _load():
+            return importlib.import_module(TARGETS).LazyChannel
+
+        @hookimpl
+        def register_io(register):
+            register("viaref", LazyRef("BidiViaRefIO", _load))
+        """,
+    )
+
+    (reg,) = registry().entries("io")
+
+    assert reg.export_name == "BidiViaRefIO"
+    assert targets not in sys.modules
+    from fullduplex.io import BidiViaRefIO
+
+    assert BidiViaRefIO is sys.modules[targets].LazyChannel
+
+
+def test_a_reference_that_fails_to_load_names_the_plugin_and_the_target(
+    sandbox: PluginSandbox,
+) -> None:
+    _lazy_plugin(
+        sandbox,
+        "fdtest_nowhere_to_be_found",
+        """
+        @hookimpl
+        def register_models(register):
+            register("ghost", TARGETS + ":GhostModel")
+
+        @hookimpl
+        def register_io(register):
+            register("ghostio", TARGETS + ":BidiGhostIO")
+        """,
+    )
+
+    assert _quiet_load() == []  # registering by reference cannot fail on the import
+    with pytest.raises(PluginError) as info:
+        get_model("ghost")
+    message = str(info.value)
+    assert "model provider 'ghost'" in message
+    assert "plugin 'lazyreg' (fullduplex-lazyreg-test)" in message
+    assert "fdtest_nowhere_to_be_found:GhostModel" in message
+    assert "ModuleNotFoundError" in message
+
+    with pytest.raises(ImportError) as imported:
+        from fullduplex.io import BidiGhostIO  # noqa: F401
+    assert isinstance(imported.value, MissingPluginImportError)
+    assert "fdtest_nowhere_to_be_found:BidiGhostIO" in str(imported.value)
+    assert hasattr(fullduplex.io, "BidiGhostIO") is False
+
+
+def test_a_reference_to_something_of_the_wrong_sort_fails_on_use(
+    sandbox: PluginSandbox,
+) -> None:
+    targets = sandbox.add_module("targets", LAZY_TARGETS + "\nNOT_A_FACTORY = 42\n")
+    _lazy_plugin(
+        sandbox,
+        targets,
+        """
+        @hookimpl
+        def register_io(register):
+            register("number", TARGETS + ":NOT_A_FACTORY")
+
+        @hookimpl
+        def register_tools(register):
+            register(TARGETS + ":shout", name="whisper")
+        """,
+    )
+
+    with pytest.raises(PluginError, match=r"IO channel 'number'.*factory is not callable"):
+        get_io("number")
+    with pytest.raises(PluginError, match=r"tool 'whisper'.*loaded a tool named 'shout'"):
+        get_tool("whisper")
+
+
+@pytest.mark.parametrize(
+    ("call", "field"),
+    [
+        ('register("ok", "no_colon_here")', "factory"),
+        ('register("ok", "pkg.mod:")', "factory"),
+        ('register("ok", "pkg mod:Name")', "factory"),
+    ],
+)
+def test_a_malformed_reference_skips_the_plugin_naming_the_field(
+    sandbox: PluginSandbox, call: str, field: str
+) -> None:
+    sandbox.add(
+        "badref",
+        f"""
+        from fullduplex.hookspecs import hookimpl
+
+        @hookimpl
+        def register_io(register):
+            {call}
+        """,
+    )
+    sandbox.only("badref")
+
+    messages = _quiet_load()
+
+    assert len(messages) == 1
+    assert f"{field}: expected a callable or a 'package.module:Name' reference" in messages[0]
+    assert registry().names("io") == []
+
+
+def test_bundled_plugins_register_by_reference() -> None:
+    # what makes `fullduplex plugins` fast: listing loads no provider, channel or tool module
+    from fullduplex.plugins import reset_plugins
+
+    reset_plugins()
+    try:
+        for kind in ("models", "io", "tools"):
+            for reg in registry().entries(kind):
+                assert reg.export_name, reg
+        names = {reg.name: reg for kind in ("models", "io") for reg in registry().entries(kind)}
+        assert all(not reg.loaded for reg in names.values())
+    finally:
+        reset_plugins()

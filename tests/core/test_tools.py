@@ -305,3 +305,62 @@ def test_a_string_that_is_json_already_is_kept() -> None:
 
     assert result_content('{"a": 1}') == '{"a": 1}'
     assert json.loads(result_content("hello")) == "hello"
+
+
+# ------------------------------------- schemas built on first use (issue 11: fast listing)
+
+
+def test_defining_a_tool_of_plain_types_imports_no_pydantic_until_its_spec() -> None:
+    code = (
+        "import sys\n"
+        "from typing import Literal\n"
+        "from fullduplex.tools import tool\n"
+        "@tool\n"
+        "def lookup(city: str, days: int = 1, unit: Literal['c', 'f'] = 'c',\n"
+        "           tags: list[str] | None = None) -> str:\n"
+        "    '''Look something up.\n\n    Args:\n        city: where\n    '''\n"
+        "    return city\n"
+        "before = 'pydantic' in sys.modules or 'asyncio' in sys.modules\n"
+        "spec = lookup.spec\n"
+        "print(before, 'pydantic' in sys.modules, spec.parameters['required'],\n"
+        "      spec.parameters['properties']['city']['description'])\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.split() == ["False", "True", "['city']", "where"]
+
+
+async def test_a_deferred_schema_validates_calls_like_an_eager_one() -> None:
+    def add(a: int, b: int = 2) -> int:
+        """Add."""
+        return a + b
+
+    deferred = tool(add)
+    result = await deferred.invoke(call("add", {"a": "x"}))  # first use: a call, not .spec
+
+    assert result.status == "error"
+    assert "a:" in result.content
+    assert deferred.spec.parameters == {
+        "type": "object",
+        "properties": {"a": {"type": "integer"}, "b": {"default": 2, "type": "integer"}},
+        "required": ["a"],
+    }
+    assert (await deferred.invoke(call("add", {"a": 1}))).content == "3"
+
+
+def test_a_hint_pydantic_may_refuse_is_still_checked_where_the_tool_is_defined() -> None:
+    def takes_opaque(thing: list[Opaque]) -> None:
+        """Bad, nested."""
+
+    with pytest.raises(ToolError, match=r"takes_opaque.*parameter 'thing': type"):
+        tool(takes_opaque)
+
+
+def test_result_helpers_stay_importable_from_the_tools_module() -> None:
+    from fullduplex import tool_results, tools
+
+    assert tools.result_content is tool_results.result_content
+    assert tools.error_result is tool_results.error_result
+    with pytest.raises(AttributeError):
+        _ = tools._no_such_helper

@@ -12,7 +12,6 @@ from .hookspecs import RegisterTool, hookimpl
 @hookimpl
 def register_tools(register: RegisterTool) -> None:
     """Register ``stop_conversation``, the tool a model calls to end the conversation."""
-    # Imported here: the tools module brings pydantic, which plain plugin listing does not need.
-    from .tools import stop_conversation
-
-    register(stop_conversation)
+    # By reference: the tools module is imported when the tool is first used,
+    # not when the plugins load (``fullduplex plugins`` never needs it).
+    register("fullduplex.tools:stop_conversation")

@@ -3,8 +3,10 @@
 The top of the three plugin layers (:mod:`~fullduplex.hookspecs` -> the loader
 :mod:`~fullduplex.plugins` -> this). :func:`registry` runs the registration
 hooks (``register_models``, ``register_io``, ``register_tools``) of the plugins
-the loader loaded, once per load, and keeps one record per name
-(:mod:`fullduplex.records`). Commands are added by the command line
+the loader loaded, once per load, with the ``register`` callbacks of
+:mod:`fullduplex.registration`, and keeps one record per name
+(:mod:`fullduplex.records`). What was registered by reference stays
+unimported until first use. Commands are added by the command line
 (:mod:`fullduplex.commands`), which owns click.
 
 Two plugins claiming one name is not resolved by load order (which is
@@ -17,11 +19,12 @@ A plugin registering one name twice, or whose hook raises, is skipped.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Literal, overload
+from collections.abc import Sequence
+from typing import Literal, overload
 
-from .errors import ConfigurationError, DuplicateRegistrationError, NotRegisteredError, PluginError
+from .errors import DuplicateRegistrationError, NotRegisteredError, PluginError
 from .hints import install_hint
+from .lazyref import LazyRef
 from .plugins import Plugins, one_line, plugins, warn_plugin
 from .records import (
     KIND_NOUN,
@@ -34,11 +37,7 @@ from .records import (
     Registration,
     ToolRecord,
 )
-
-if TYPE_CHECKING:
-    from .hookspecs import CredentialsCheck, LocalServer, OptionsMapper
-    from .model import BidiModel
-    from .tools import AgentTool
+from .registration import make_register
 
 
 class Registry:
@@ -68,7 +67,7 @@ class Registry:
                 info = loaded.info(impl.plugin)
                 dist = info.distribution if info else None
                 sink = staged.setdefault(impl.plugin, [])
-                callback = _make_register(kind, impl.plugin, dist, sink)
+                callback = make_register(kind, impl.plugin, dist, sink)
                 try:
                     impl.function(register=callback)
                 except Exception as exc:
@@ -153,109 +152,25 @@ class Registry:
         return reg
 
     def find_export(self, kind: Kind, name: str) -> Registration | None:
-        """The record importable as ``name``: by object ``__name__`` or registered name."""
+        """The record importable as ``name``: by object ``__name__`` or registered name.
+
+        Records by reference are told apart by their target, so a name two
+        plugins both provide is an error without importing either.
+        """
         matches = [reg for reg in self.entries(kind) if name in (reg.export_name, reg.name)]
-        distinct = {id(reg.obj): reg for reg in matches}
+        distinct = {_identity(reg.obj): reg for reg in matches}
         if len(distinct) > 1:
             raise duplicate_error(kind, name, list(distinct.values()))
         return matches[0] if matches else None
 
 
+def _identity(obj: object) -> object:
+    return obj.target if isinstance(obj, LazyRef) else id(obj)
+
+
 def _kind(reg: Registration) -> Kind:
     kind: Kind = reg.kind
     return kind
-
-
-# ------------------------------------------------------- register callbacks
-
-
-def _make_register(
-    kind: Kind, plugin: str, distribution: str | None, sink: list[Registration]
-) -> Callable[..., None]:
-    """The ``register`` callback handed to one plugin's ``register_<kind>`` hook."""
-
-    def claim(reg: Registration) -> None:
-        if any(other.name == reg.name for other in sink if _kind(other) == kind):
-            raise DuplicateRegistrationError(
-                f"plugin {plugin!r} registered {KIND_NOUN[kind]} {reg.name!r} twice"
-            )
-        sink.append(reg)
-
-    def register_model(
-        provider: str,
-        factory: Callable[..., BidiModel],
-        *,
-        models: tuple[str, ...] = (),
-        local_server: LocalServer | None = None,
-        has_credentials: CredentialsCheck | None = None,
-        options: OptionsMapper | None = None,
-    ) -> None:
-        _check_name("provider", provider)
-        _check_callable("factory", factory)
-        extras = {
-            "local_server": local_server,
-            "has_credentials": has_credentials,
-            "options": options,
-        }
-        for field, value in extras.items():
-            if value is not None and not callable(value):
-                raise ConfigurationError(f"{field}: expected a callable or None, got {value!r}")
-        given: object = models
-        model_ids = (given,) if isinstance(given, str) else tuple(models)
-        if not all(isinstance(m, str) and m for m in model_ids):
-            raise ConfigurationError(
-                f"models: expected a tuple of model id strings, got {models!r}"
-            )
-        claim(
-            ModelRecord(
-                provider,
-                factory,
-                plugin,
-                distribution,
-                models=tuple(str(m) for m in model_ids),
-                local_server=local_server,
-                has_credentials=has_credentials,
-                options=options,
-            )
-        )
-
-    def register_io(name: str, factory: Callable[..., Any]) -> None:
-        _check_name("name", name)
-        _check_callable("factory", factory)
-        claim(IORecord(name, factory, plugin, distribution))
-
-    def register_tool(tool_obj: AgentTool) -> None:
-        name = getattr(tool_obj, "name", None)
-        if not isinstance(name, str):
-            if not callable(tool_obj):
-                raise ConfigurationError(
-                    f"tool: expected a function decorated with @tool, got {tool_obj!r}"
-                )
-            # The one import of the tools module from the plugin layers: a plain
-            # function becomes a tool here, when the plugins load.
-            from .tools import tool as make_tool
-
-            tool_obj = make_tool(tool_obj)
-            name = tool_obj.name
-        claim(ToolRecord(_check_name("tool.name", name), tool_obj, plugin, distribution))
-
-    registers: dict[Kind, Callable[..., None]] = {
-        "models": register_model,
-        "io": register_io,
-        "tools": register_tool,
-    }
-    return registers[kind]
-
-
-def _check_name(field: str, name: object) -> str:
-    if not isinstance(name, str) or not name.strip() or "/" in name:
-        raise ConfigurationError(f"{field}: expected a non-empty name without '/', got {name!r}")
-    return name
-
-
-def _check_callable(field: str, value: object) -> None:
-    if not callable(value):
-        raise ConfigurationError(f"{field}: expected a callable, got {value!r}")
 
 
 # ------------------------------------------------------------------- messages

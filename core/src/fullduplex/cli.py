@@ -32,15 +32,17 @@ import click
 from . import __version__
 
 if TYPE_CHECKING:
-    from .records import Kind, Registration
+    from .records import Kind, Registration, ToolRecord
 
 # The plugin system is imported inside the functions that need it: ``--version``
 # and ``--help`` of a built-in must not pay for loading plugins.
 
-#: ``"module:attribute"`` of built-in commands that live in their own modules
-#: (``fullduplex chat``, say). Imported when the group is built; one that fails
-#: to import is reported and skipped like a broken plugin.
-BUILTIN_COMMANDS: tuple[str, ...] = ("fullduplex.chat:chat",)
+#: name -> ``"module:attribute"`` of built-in commands that live in their own
+#: modules (``fullduplex chat``, say). The group holds a placeholder under each
+#: name (so no plugin can claim it) and imports the module when the command is
+#: run or the help lists it; one that fails to import is reported and skipped
+#: like a broken plugin.
+BUILTIN_COMMANDS: dict[str, str] = {"chat": "fullduplex.chat:chat"}
 
 
 @dataclass
@@ -68,7 +70,14 @@ class _LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in self.commands:
             self.complete()
-        return super().get_command(ctx, cmd_name)
+        command = super().get_command(ctx, cmd_name)
+        if isinstance(command, _BuiltinPlaceholder):
+            command = command.load()
+            if command is None:
+                del self.commands[cmd_name]
+            else:
+                self.commands[cmd_name] = command
+        return command
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         self.complete()
@@ -149,9 +158,21 @@ def _registration_dict(reg: Registration) -> dict[str, object]:
     if isinstance(reg, ModelRecord):
         data["models"] = list(reg.models)
     if isinstance(reg, ToolRecord):
-        spec = getattr(reg.obj, "spec", None)
-        data["description"] = getattr(spec, "description", None)
+        data["description"] = _tool_description(reg)
     return data
+
+
+def _tool_description(reg: ToolRecord) -> str | None:
+    """The tool's description: imports a tool registered by reference (not its schema,
+    so no pydantic); one that fails to load is reported and listed without one."""
+    from .errors import PluginError
+    from .plugins import warn_plugin
+
+    try:
+        return reg.tool.description
+    except PluginError as exc:
+        warn_plugin(str(exc))
+        return None
 
 
 def _show(kind: Kind, name: str | None, as_json: bool) -> None:
@@ -201,21 +222,39 @@ def io_command(name: str | None, as_json: bool) -> None:
     _show("io", name, as_json)
 
 
-def _add_builtin_commands(group: click.Group) -> None:
-    from .plugins import PluginLoadWarning
+class _BuiltinPlaceholder(click.Command):
+    """Holds a built-in command's name until its module is needed (see :data:`BUILTIN_COMMANDS`).
 
-    for target in BUILTIN_COMMANDS:
-        module_name, _, attribute = target.partition(":")
+    ``fullduplex plugins`` builds the whole group (to report a plugin that
+    claims a built-in's name) but runs none of these, so it does not import
+    their modules.
+    """
+
+    def __init__(self, name: str, target: str) -> None:
+        super().__init__(name, help=f"(loaded from {target} when used)")
+        self.target = target
+
+    def load(self) -> click.Command | None:
+        """The real command, or None (with a warning) when its module fails to import."""
+        from .plugins import PluginLoadWarning
+
+        module_name, _, attribute = self.target.partition(":")
         try:
-            command = getattr(importlib.import_module(module_name), attribute)
+            command: click.Command = getattr(importlib.import_module(module_name), attribute)
         except Exception as exc:
             warnings.warn(
-                f"built-in command {target!r} could not be loaded: {type(exc).__name__}: {exc}",
+                f"built-in command {self.target!r} could not be loaded: "
+                f"{type(exc).__name__}: {exc}",
                 PluginLoadWarning,
                 stacklevel=2,
             )
-            continue
-        group.add_command(command)
+            return None
+        return command
+
+
+def _add_builtin_commands(group: click.Group) -> None:
+    for name, target in BUILTIN_COMMANDS.items():
+        group.add_command(_BuiltinPlaceholder(name, target))
 
 
 def build_cli() -> click.Group:

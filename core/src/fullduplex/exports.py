@@ -8,7 +8,9 @@ that says which installed plugin did not load (:mod:`fullduplex.hints`).
 Python turns an ``AttributeError`` raised during ``from m import name`` into
 its own generic ``ImportError``, losing the message. So the caller's frame is
 inspected: when it is executing ``IMPORT_FROM``, an ``ImportError`` is raised
-instead, and the message survives.
+instead, and the message survives. A name registered by reference is
+imported here, on first access; a reference that fails to load raises the
+same errors, carrying why.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import dis
 import sys
 
 from .catalog import registry
-from .errors import NotRegisteredError
+from .errors import NotRegisteredError, PluginError
 from .hints import install_hint
 from .records import KIND_NOUN, Kind
 
@@ -65,12 +67,16 @@ def resolve_export(kind: Kind, name: str, module_name: str) -> object:
         raise AttributeError(f"module {module_name!r} has no attribute {name!r}")
     found = registry().find_export(kind, name)
     if found is not None:
-        return found.obj
-    detail = f"no loaded fullduplex plugin registers a {KIND_NOUN[kind]} by that name"
-    hint = install_hint(name)
-    message = f"cannot import name {name!r} from {module_name!r}: {detail}"
-    if hint:
-        message = f"{message}; {hint}"
+        try:
+            return found.value
+        except PluginError as exc:  # registered by reference, and the reference did not load
+            message = f"cannot import name {name!r} from {module_name!r}: {exc}"
+    else:
+        detail = f"no loaded fullduplex plugin registers a {KIND_NOUN[kind]} by that name"
+        hint = install_hint(name)
+        message = f"cannot import name {name!r} from {module_name!r}: {detail}"
+        if hint:
+            message = f"{message}; {hint}"
     error: MissingPluginError
     if _called_by_from_import(depth=2):
         error = MissingPluginImportError(message)

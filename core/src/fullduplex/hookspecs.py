@@ -34,11 +34,13 @@ if TYPE_CHECKING:
     import click
 
     from .agent import BidiAgent
+    from .agent_tool import AgentTool
     from .events import BidiConnectionRestartEvent, BidiInterruptionEvent, ToolResultEvent
+    from .lazyref import LazyRef
     from .messages import Message
     from .model import BidiModel
     from .records import ModelOptions
-    from .tools import AgentTool, ToolCall
+    from .tool_types import ToolCall
 
 PROJECT = "fullduplex"
 
@@ -64,6 +66,11 @@ OptionsMapper: TypeAlias = Callable[["ModelOptions"], Mapping[str, Any]]
 class RegisterModel(Protocol):
     """``register(provider, factory, models=(...), ...)`` inside ``register_models``.
 
+    ``factory`` may be a reference, ``"package.module:ClassName"`` or a
+    :class:`~fullduplex.lazyref.LazyRef`: it is then imported on first use
+    (``get_model``, ``from fullduplex.models import ClassName``), so loading
+    the plugin -- and ``fullduplex plugins`` -- imports none of the provider.
+
     The optional extras let tools such as ``fullduplex chat`` drive a provider
     without naming it: ``local_server`` offers an offline server,
     ``has_credentials`` says whether the real service is reachable as
@@ -74,7 +81,7 @@ class RegisterModel(Protocol):
     def __call__(
         self,
         provider: str,
-        factory: Callable[..., BidiModel],
+        factory: Callable[..., BidiModel] | str | LazyRef,
         *,
         models: tuple[str, ...] = (),
         local_server: LocalServer | None = None,
@@ -84,15 +91,22 @@ class RegisterModel(Protocol):
 
 
 class RegisterIO(Protocol):
-    """``register(name, factory)`` inside ``register_io``."""
+    """``register(name, factory)`` inside ``register_io``; ``factory`` may be a
+    ``"package.module:ClassName"`` reference, imported on first use."""
 
-    def __call__(self, name: str, factory: Callable[..., Any]) -> None: ...
+    def __call__(self, name: str, factory: Callable[..., Any] | str | LazyRef) -> None: ...
 
 
 class RegisterTool(Protocol):
-    """``register(tool)`` inside ``register_tools``; the tool's own name is used."""
+    """``register(tool)`` inside ``register_tools``; the tool's own name is used.
 
-    def __call__(self, tool: AgentTool) -> None: ...
+    ``tool`` may be a ``"package.module:function"`` reference (or a
+    :class:`~fullduplex.lazyref.LazyRef`), imported on first use; it is then
+    registered under the function's name, or ``name`` when given, which must
+    be the name of the tool it loads.
+    """
+
+    def __call__(self, tool: AgentTool | str | LazyRef, *, name: str | None = None) -> None: ...
 
 
 #: None, a value, or an awaitable of one: the agent awaits awaitables.
@@ -107,7 +121,8 @@ def register_models(register: RegisterModel) -> None:
     """Register model providers.
 
     ``register("openai", BidiOpenAIRealtimeModel, models=("gpt-realtime",))``
-    makes ``get_model("openai/gpt-realtime", **kw)`` call
+    (or ``register("openai", "fullduplex_openai.model:BidiOpenAIRealtimeModel",
+    ...)``, imported on first use) makes ``get_model("openai/gpt-realtime", **kw)`` call
     ``BidiOpenAIRealtimeModel(model_id="gpt-realtime", **kw)`` and exposes the
     factory as ``fullduplex.models.BidiOpenAIRealtimeModel``.
     """
@@ -123,7 +138,7 @@ def register_io(register: RegisterIO) -> None:
 
 @hookspec
 def register_tools(register: RegisterTool) -> None:
-    """Register ready-made tools (objects made with ``@tool``)."""
+    """Register ready-made tools (objects made with ``@tool``, or references to them)."""
 
 
 @hookspec

@@ -3,7 +3,9 @@
 These sit above the three plugin layers and are what users call
 (``fullduplex.get_model("openai/gpt-realtime")``). Factory calls live here:
 a wrong keyword becomes a :class:`~fullduplex.errors.ConfigurationError`
-listing what the factory accepts.
+listing what the factory accepts. A factory or tool registered by reference
+is imported here, on first use; one that fails to load raises a
+:class:`~fullduplex.errors.PluginError` naming its plugin.
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ from .plugins import plugins
 from .records import ModelRecord, PluginRecord
 
 if TYPE_CHECKING:
+    from .agent_tool import AgentTool
     from .model import BidiModel
-    from .tools import AgentTool
 
 
 def get_model(name: str, **kwargs: Any) -> BidiModel:
@@ -69,8 +71,7 @@ def get_io(name: str, **kwargs: Any) -> Any:
 
 def get_tool(name: str) -> AgentTool:
     """A tool registered by a plugin, by its name: ``get_tool("stop_conversation")``."""
-    found: AgentTool = registry().lookup("tools", name).obj  # type: ignore[assignment]
-    return found
+    return registry().lookup("tools", name).tool
 
 
 def _build(factory: Callable[..., Any], name: str, kwargs: dict[str, Any]) -> Any:

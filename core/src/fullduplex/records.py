@@ -11,6 +11,11 @@ Kinds and their records:
 ``io``       :class:`IORecord`      an IO channel factory
 ``tools``    :class:`ToolRecord`    a ready-made tool (``@tool`` object)
 ``commands`` :class:`CommandRecord` a click command a plugin added
+
+A record's object may be a :class:`~fullduplex.lazyref.LazyRef`: its name is
+known at once (``export_name``), the object is imported on first use of
+:attr:`Registration.value` (or ``factory`` / ``tool``). Reading names, kinds
+and owners never imports a plugin's module.
 """
 
 from __future__ import annotations
@@ -20,7 +25,10 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import attrs
 
+from .lazyref import LazyRef, resolve
+
 if TYPE_CHECKING:
+    from .agent_tool import AgentTool
     from .hookspecs import CredentialsCheck, LocalServer, OptionsMapper
 
 Kind: TypeAlias = Literal["models", "io", "tools", "commands"]
@@ -53,7 +61,11 @@ class ModelOptions:
 
 @attrs.frozen(slots=True)
 class Registration:
-    """What every record shares: the name, the object, and who registered it."""
+    """What every record shares: the name, the object, and who registered it.
+
+    ``obj`` is the registered object or a :class:`~fullduplex.lazyref.LazyRef`
+    to it; use :attr:`value` for the object itself.
+    """
 
     name: str
     obj: object
@@ -66,9 +78,25 @@ class Registration:
 
     @property
     def export_name(self) -> str | None:
-        """The class or function name the object is importable under."""
+        """The class or function name the object is importable under (no import needed)."""
+        if isinstance(self.obj, LazyRef):
+            return self.obj.export_name
         name = getattr(self.obj, "__name__", None)
         return name if isinstance(name, str) else None
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the object is at hand (registered as such, or its reference loaded)."""
+        return not isinstance(self.obj, LazyRef) or self.obj.loaded
+
+    @property
+    def value(self) -> object:
+        """The registered object, imported now if it was registered by reference.
+
+        Raises :class:`~fullduplex.errors.PluginError` naming the plugin when
+        the reference does not load.
+        """
+        return resolve(self.obj)
 
 
 @attrs.frozen(slots=True)
@@ -91,7 +119,7 @@ class ModelRecord(Registration):
     @property
     def factory(self) -> Callable[..., Any]:
         """The callable that builds the model (the registered object)."""
-        return self.obj  # type: ignore[return-value]
+        return self.value  # type: ignore[return-value]
 
 
 @attrs.frozen(slots=True)
@@ -105,7 +133,7 @@ class IORecord(Registration):
     @property
     def factory(self) -> Callable[..., Any]:
         """The callable that builds the channel (the registered object)."""
-        return self.obj  # type: ignore[return-value]
+        return self.value  # type: ignore[return-value]
 
 
 @attrs.frozen(slots=True)
@@ -115,6 +143,11 @@ class ToolRecord(Registration):
     @property
     def kind(self) -> Literal["tools"]:
         return "tools"
+
+    @property
+    def tool(self) -> AgentTool:
+        """The tool (imported now if it was registered by reference)."""
+        return self.value  # type: ignore[return-value]
 
 
 @attrs.frozen(slots=True)

@@ -6,14 +6,18 @@ The plugin system is three layers, each importing only the ones below it:
 2. :mod:`fullduplex.plugins` -- the loader: entry points, ``FULLDUPLEX_LOAD_PLUGINS``
    / ``FULLDUPLEX_DISABLE_PLUGINS``, one cached pluggy manager;
 3. :mod:`fullduplex.catalog` -- the typed registry, one record type per kind
-   (:mod:`fullduplex.records`).
+   (:mod:`fullduplex.records`), filled through the ``register`` callbacks of
+   :mod:`fullduplex.registration`; anything may be registered by reference
+   (:mod:`fullduplex.lazyref`) and is imported on first use.
 
 Above them: :mod:`fullduplex.lookup` (``get_model``, ``get_io``, ``get_tool``,
 ``list_plugins``), :mod:`fullduplex.exports` (seed-style
 ``from fullduplex.io import BidiAudioIO``), :mod:`fullduplex.hints` (install
 hints from entry-point metadata) and :mod:`fullduplex.commands` (plugin
-subcommands). This module gathers their public names in one place, where they
-have always been importable from.
+subcommands). The tool machinery (:mod:`fullduplex.agent_tool`) sits below
+the registry, :mod:`fullduplex.tools` (tools by registered name) above it.
+This module gathers the public names in one place, where they have always
+been importable from.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from .exports import (
     resolve_export,
 )
 from .hints import install_hint
+from .lazyref import LazyRef
 from .lookup import get_io, get_model, get_tool, list_plugins, model_registration
 from .records import (
     KINDS,
@@ -44,6 +49,7 @@ __all__ = [
     "CommandRecord",
     "IORecord",
     "Kind",
+    "LazyRef",
     "MissingPluginAttributeError",
     "MissingPluginError",
     "MissingPluginImportError",

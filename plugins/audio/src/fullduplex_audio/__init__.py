@@ -3,12 +3,39 @@
 ``BidiAudioIO`` plays and records sound devices; ``BidiWavIO`` streams a WAV
 file in and writes the model's speech to another, with no sound device.
 Both are also importable as ``fullduplex.io.BidiAudioIO`` / ``BidiWavIO``.
+The names below are imported from their modules on first access, so loading
+the ``audio`` plugin (which ``fullduplex plugins`` does) imports no channel.
 """
 
 from __future__ import annotations
 
-from .audio_io import BidiAudioIO
-from .devices import DeviceInfo, list_devices
-from .wav import BidiWavIO
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .audio_io import BidiAudioIO
+    from .devices import DeviceInfo, list_devices
+    from .wav import BidiWavIO
+
+_LAZY: dict[str, str] = {
+    "BidiAudioIO": "audio_io",
+    "BidiWavIO": "wav",
+    "DeviceInfo": "devices",
+    "list_devices": "devices",
+}
 
 __all__ = ["BidiAudioIO", "BidiWavIO", "DeviceInfo", "list_devices"]
+
+
+def __getattr__(name: str) -> object:
+    """Import a public name from its module on first use, then keep it here."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

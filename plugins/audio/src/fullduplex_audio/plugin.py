@@ -15,12 +15,10 @@ if TYPE_CHECKING:
 
 @hookimpl
 def register_io(register: RegisterIO) -> None:
-    """``audio`` (microphone and speaker) and ``wav`` (files)."""
-    from .audio_io import BidiAudioIO
-    from .wav import BidiWavIO
-
-    register("audio", BidiAudioIO)
-    register("wav", BidiWavIO)
+    """``audio`` (microphone and speaker) and ``wav`` (files), by reference: their
+    modules are imported on first use, not when the plugins load."""
+    register("audio", f"{__package__}.audio_io:BidiAudioIO")
+    register("wav", f"{__package__}.wav:BidiWavIO")
 
 
 @hookimpl

@@ -1,14 +1,16 @@
-"""Registers the bundled tools with fullduplex, like any third-party plugin would."""
+"""Registers the bundled tools with fullduplex, like any third-party plugin would.
+
+By reference: each tool's module is imported when the tool is first used
+(``get_tool``, ``BidiAgent(tools=["calculator"])``, ``fullduplex tools``), not
+when the plugins load.
+"""
 
 from __future__ import annotations
 
 from fullduplex.hookspecs import RegisterTool, hookimpl
 
-from .calculator import calculator
-from .current_time import current_time
-
 
 @hookimpl
 def register_tools(register: RegisterTool) -> None:
-    register(calculator)
-    register(current_time)
+    register(f"{__package__}.calculator:calculator")
+    register(f"{__package__}.current_time:current_time")

@@ -1,10 +1,11 @@
 """The ``openai`` entry point: registers the provider and the emulator command.
 
 Registered exactly like a third-party plugin would be. The model class is
-imported inside its hook; the emulator (an optional extra that brings aiohttp
-and numpy) is imported only when it is used: when ``fullduplex emulator`` runs
-or a chat starts the local server. Listing commands or printing the version
-never imports it, and a missing or broken emulator never takes the provider down.
+registered by reference and imported on first use; the emulator (an optional
+extra that brings aiohttp and numpy) is imported only when it is used: when
+``fullduplex emulator`` runs or a chat starts the local server. Listing
+commands or printing the version imports neither, and a missing or broken
+emulator never takes the provider down.
 """
 
 from __future__ import annotations
@@ -37,12 +38,14 @@ MODEL_IDS: tuple[str, ...] = (
 
 @hookimpl
 def register_models(register: RegisterModel) -> None:
-    """Provider ``openai``: ``BidiOpenAIRealtimeModel`` for the GA Realtime models."""
-    from .model import BidiOpenAIRealtimeModel
+    """Provider ``openai``: ``BidiOpenAIRealtimeModel`` for the GA Realtime models.
 
+    Registered by reference: the model module (pydantic, the protocol) is
+    imported on first use, not when the plugins load.
+    """
     register(
         "openai",
-        BidiOpenAIRealtimeModel,
+        f"{__package__}.model:BidiOpenAIRealtimeModel",
         models=MODEL_IDS,
         local_server=local_emulator,
         has_credentials=has_api_key,

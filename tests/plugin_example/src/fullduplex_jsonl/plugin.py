@@ -1,6 +1,8 @@
 """The entry point module: registers the ``jsonl`` IO channel.
 
-It imports the channel inside the hook, so listing plugins stays cheap.
+It names the channel by reference, so loading the plugin imports nothing
+else: ``fullduplex plugins`` stays fast, and the channel's module is imported
+on first use.
 """
 
 from __future__ import annotations
@@ -11,6 +13,4 @@ from fullduplex.hookspecs import RegisterIO, hookimpl
 @hookimpl
 def register_io(register: RegisterIO) -> None:
     """``jsonl``: also importable as ``fullduplex.io.BidiJsonlIO``."""
-    from .jsonl_io import BidiJsonlIO
-
-    register("jsonl", BidiJsonlIO)
+    register("jsonl", "fullduplex_jsonl.jsonl_io:BidiJsonlIO")
