@@ -25,10 +25,11 @@ from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import IO, Any, Self
 
+from mcp.shared.exceptions import MCPError
+
 from fullduplex.errors import ConfigurationError
 from mcp import StdioServerParameters, stdio_client
 from mcp import types as mcp_types
-from mcp.shared.exceptions import MCPError
 
 from .provider import ToolsChanged
 from .session import Connection, OpenTransport
@@ -229,7 +230,9 @@ class MCPTools:
         while True:
             params = mcp_types.PaginatedRequestParams(cursor=cursor) if cursor else None
             page = await session.list_tools(params=params)
-            tools.extend(t.model_dump(by_alias=True, mode="json", exclude_none=True) for t in page.tools)
+            tools.extend(
+                t.model_dump(by_alias=True, mode="json", exclude_none=True) for t in page.tools
+            )
             cursor = page.next_cursor
             if not cursor:
                 return tools
@@ -243,7 +246,9 @@ class MCPTools:
             remote = str(entry.get("name", ""))
             name = local_name(remote, self.prefix)
             if not remote or name in names:
-                logger.warning("MCP server %s: tool %r skipped (empty or duplicate name)", self.label, remote)
+                logger.warning(
+                    "MCP server %s: tool %r skipped (empty or duplicate name)", self.label, remote
+                )
                 continue
             names.add(name)
             description = str(entry.get("description") or entry.get("title") or "")
@@ -288,7 +293,9 @@ class MCPTools:
         try:
             listing = await asyncio.wait_for(self._list(connection), self.start_timeout_s)
         except Exception as exc:
-            logger.warning("MCP server %s: listing the changed tools failed: %s", self.label, _describe(exc))
+            logger.warning(
+                "MCP server %s: listing the changed tools failed: %s", self.label, _describe(exc)
+            )
             return
         await self._replace_tools(listing)
 
