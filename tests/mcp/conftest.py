@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import IO, Any
 
 import pytest
-from fullduplex_mcp import MCPTools
 from mcp_helpers import KEY, SERVER, CallingResponder
 
+from fullduplex_mcp import MCPTools
 from fullduplex_openai import BidiOpenAIRealtimeModel
 from fullduplex_openai.emulator import Emulator
 

@@ -9,7 +9,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from fullduplex_mcp import MCPTools
 from mcp_helpers import ask, say, spoken
 
 from fullduplex import BidiAgent
@@ -25,6 +24,7 @@ from fullduplex.events import (
 from fullduplex.hookspecs import hookimpl
 from fullduplex.testing import FakeModel, ScriptedInput, emit, expect, pause
 from fullduplex.tools import ToolCall
+from fullduplex_mcp import MCPTools
 from fullduplex_openai import BidiOpenAIRealtimeModel
 from fullduplex_openai.emulator import Emulator
 from fullduplex_tools import calculator

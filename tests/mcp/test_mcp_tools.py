@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import IO
 
 import pytest
-from fullduplex_mcp import MCPServerError, MCPTool, MCPTools, ToolProvider
 from mcp_helpers import SERVER
 
 from fullduplex.errors import ConfigurationError
 from fullduplex.tools import AgentTool, ToolCall
+from fullduplex_mcp import MCPServerError, MCPTool, MCPTools, ToolProvider
 
 
 async def test_stdio_listing_gives_real_agent_tools_with_the_servers_specs(

@@ -23,7 +23,7 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import IO, Any, Self
+from typing import Any, Self, TextIO
 
 from mcp.shared.exceptions import MCPError
 
@@ -110,7 +110,7 @@ class MCPTools:
         env: Mapping[str, str] | None = None,
         *,
         cwd: str | os.PathLike[str] | None = None,
-        errlog: IO[str] | None = None,
+        errlog: TextIO | None = None,
         **options: Any,
     ) -> Self:
         """A server run as a subprocess (``command args...``), spoken to over stdio.
@@ -132,7 +132,7 @@ class MCPTools:
         )
 
         def open_transport() -> AbstractAsyncContextManager[Any]:
-            return stdio_client(parameters, errlog=errlog if errlog is not None else sys.stderr)
+            return stdio_client(parameters, errlog=errlog if errlog is not None else _stderr())
 
         options.setdefault("label", " ".join([command, *args]))
         return cls(open_transport, **options)
@@ -347,6 +347,18 @@ class MCPTools:
             ) from exc
         self._restarts = 0
         return result.model_dump(by_alias=True, mode="json", exclude_none=True)
+
+
+def _stderr() -> TextIO:
+    """Our stderr when it is a real file (the server writes to it), else the process's own."""
+    for stream in (sys.stderr, sys.__stderr__):
+        try:
+            if stream is not None:
+                stream.fileno()
+                return stream
+        except (AttributeError, OSError, ValueError):
+            continue
+    raise MCPServerError("no stderr file for the MCP server; pass errlog=")
 
 
 def _describe(exc: BaseException) -> str:

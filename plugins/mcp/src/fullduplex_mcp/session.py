@@ -12,9 +12,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
+
+from mcp.client.session import MessageHandlerFnT
 
 from mcp import ClientSession
 
@@ -23,7 +25,7 @@ logger = logging.getLogger("fullduplex_mcp")
 #: opens the transport; yields a sequence whose first two items are (read, write) streams
 OpenTransport = Callable[[], AbstractAsyncContextManager[Any]]
 #: receives what the server sends unasked (notifications, transport errors)
-OnMessage = Callable[[Any], Awaitable[None]]
+OnMessage = MessageHandlerFnT
 
 
 class Connection:
