@@ -210,15 +210,17 @@ def floor_and_agent(
     count_option: str,
     count: int,
     summarize: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]],
+    variants: Sequence[str] = ("floor", "agent"),
 ) -> dict[str, Any]:
-    """Run ``script``'s floor client, then its agent client, against one server.
+    """Run ``script``'s floor client, then its agent client (then any other ``variants``),
+    against one server (every variant but ``floor`` gets the provider's base URL).
 
     Each client gets ``--client <variant> --url <url> <count_option> <count>``;
     ``summarize(server_stats, client_result)`` turns each run into its row.
     """
     results: dict[str, Any] = {}
     with ServerProcess(cpu=1) as server:
-        for variant in ("floor", "agent"):
+        for variant in variants:
             url = server.raw_url if variant == "floor" else server.url
             client = run_client(
                 [script, "--client", variant, "--url", url, count_option, str(count)]

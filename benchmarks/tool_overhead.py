@@ -7,7 +7,11 @@ writing ``response.function_call_arguments.done``, and stamps the arrival of the
 ``BidiAgent`` with a ``@tool`` that stamps its own start and end; the overhead
 is the round trip less the tool's own time. The ``floor`` is a bare websockets
 client that answers the call as soon as it parses ``arguments.done`` (its tool
-time is zero): two loopback hops, a parse and a send.
+time is zero): two loopback hops, a parse and a send. The ``mcp`` variant is the
+same agent whose ``bench_tool`` lives on an MCP server (``_bench_mcp_server.py``,
+a stdio subprocess reached through ``fullduplex-mcp``); its tool time is the
+server-side body, so ``mcp`` less ``agent`` is what an MCP call costs over a
+local tool (JSON-RPC over a pipe to another process and back, result mapping).
 
 Prints JSON; asserts nothing.
 
@@ -90,6 +94,34 @@ async def _agent_client(base_url: str, count: int) -> list[int]:
     return own
 
 
+async def _mcp_client(base_url: str, count: int) -> list[int]:
+    import json as _json
+    import sys
+    from pathlib import Path
+
+    from fullduplex import BidiAgent
+    from fullduplex.events import BidiResponseCompleteEvent, ToolResultEvent
+    from fullduplex.tools import AgentTool
+    from fullduplex_mcp import MCPTools
+
+    own: list[int] = []
+    server = str(Path(__file__).with_name("_bench_mcp_server.py"))
+    async with MCPTools.stdio(sys.executable, [server]) as mcp:
+        tools: list[AgentTool] = list(mcp.tools)
+        async with BidiAgent(make_model(base_url), tools=tools) as agent:
+            for _ in range(count):
+                await agent.send(command("tool"))
+                completed = 0
+                async for event in agent.receive():
+                    if type(event) is ToolResultEvent:
+                        own.append(int(_json.loads(event.content)["own_ns"]))
+                    elif type(event) is BidiResponseCompleteEvent:
+                        completed += 1
+                        if completed == 2:
+                            break
+    return own
+
+
 def _summary(server: dict[str, Any], own: list[int]) -> dict[str, Any]:
     pairs = server["tool_calls"]
     overhead = [
@@ -107,8 +139,15 @@ def _summary(server: dict[str, Any], own: list[int]) -> dict[str, Any]:
 
 def main(count: int, quick: bool) -> None:
     results = floor_and_agent(
-        __file__, "--calls", count, lambda stats, client: _summary(stats, client["own"])
+        __file__,
+        "--calls",
+        count,
+        lambda stats, client: _summary(stats, client["own"]),
+        variants=("floor", "agent", "mcp"),
     )
+    agent, mcp = results["agent"], results["mcp"]
+    if agent.get("overhead_ms_p50") is not None and mcp.get("overhead_ms_p50") is not None:
+        results["mcp_minus_local_ms_p50"] = rnd(mcp["overhead_ms_p50"] - agent["overhead_ms_p50"])
     emit({"benchmark": "tool_overhead", "quick": quick, "results": results})
 
 
@@ -116,13 +155,15 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="200 calls")
     parser.add_argument("--calls", type=int, default=None, help="how many (1000)")
-    parser.add_argument("--client", choices=("floor", "agent"), help=argparse.SUPPRESS)
+    parser.add_argument("--client", choices=("floor", "agent", "mcp"), help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     options = parser.parse_args()
     count = options.calls or (200 if options.quick else 1000)
     if options.client:
         pin(0)
-        runner = _floor_client if options.client == "floor" else _agent_client
+        runner = {"floor": _floor_client, "agent": _agent_client, "mcp": _mcp_client}[
+            options.client
+        ]
         print(json.dumps({"own": asyncio.run(runner(options.url, count))}))
     else:
         main(count, options.quick)

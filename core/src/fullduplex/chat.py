@@ -52,6 +52,9 @@ MODEL_ENV = "FULLDUPLEX_MODEL"
 #: Exit status after Ctrl-C: 128 + SIGINT.
 EXIT_INTERRUPTED = 130
 
+#: ``ctx.meta`` key: AgentTools that a plugin adding options to ``chat`` gives the agent
+EXTRA_TOOLS_META = "fullduplex.chat.extra_tools"
+
 
 def _say(message: str) -> None:
     """One status line on stderr, so stdout stays the transcript."""
@@ -318,7 +321,8 @@ def chat(
     speaks = audio or output_wav is not None
     kwargs = _option_kwargs(provider, ModelOptions(voice=voice, base_url=base_url, speech=speaks))
     server, why = _choose_local_server(provider, emulator, base_url)
-    tools = _tools(tool_names)
+    # tools a plugin that extends chat (e.g. --mcp) handed over in ctx.meta
+    tools = [*_tools(tool_names), *ctx.meta.get(EXTRA_TOOLS_META, ())]
     inputs, outputs = _channels(audio, input_wav, output_wav)
 
     from .agent import BidiAgent

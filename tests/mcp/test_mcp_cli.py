@@ -1,0 +1,75 @@
+"""``fullduplex chat --mcp / --mcp-url`` as a real subprocess against an emulator that calls
+the tool it is told to; ``tools --mcp`` on a fully built command group."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from mcp_helpers import KEY, SERVER, CallingResponder, say
+
+from fullduplex.cli import _new_group
+from fullduplex_openai.emulator import Emulator
+from fullduplex_openai.emulator.server import EmulatorThread
+
+SERVER_COMMAND = shlex.join([sys.executable, str(SERVER)])
+
+
+@pytest.fixture
+def emulator() -> Iterator[EmulatorThread]:
+    with Emulator(api_key=KEY, responder=CallingResponder()).start_in_thread() as running:
+        yield running
+
+
+def _chat(args: list[str], text: str, base_url: str) -> subprocess.CompletedProcess[str]:
+    script = Path(sys.executable).with_name("fullduplex")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "FULLDUPLEX_"))}
+    env.update(OPENAI_API_KEY=KEY, NO_COLOR="1")
+    return subprocess.run(
+        [str(script), "chat", "--base-url", base_url, *args],
+        input=text + "\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_chat_with_a_stdio_mcp_server(emulator: EmulatorThread) -> None:
+    result = _chat(["--mcp", SERVER_COMMAND], say("echo", {"text": "hi"}), emulator.base_url)
+    assert result.returncode == 0, result.stderr
+    assert "using MCP server" in result.stderr
+    assert "The echo result is hi." in result.stdout
+
+
+def test_chat_with_an_http_mcp_server(emulator: EmulatorThread, http_url: str) -> None:
+    result = _chat(["--mcp-url", http_url], say("weather", {"city": "Oslo"}), emulator.base_url)
+    assert result.returncode == 0, result.stderr
+    assert "Oslo" in result.stdout.splitlines()[-1]
+
+
+def test_chat_with_a_server_that_cannot_start(emulator: EmulatorThread) -> None:
+    result = _chat(["--mcp", f"{sys.executable} -c 'raise SystemExit(2)'"], "hi", emulator.base_url)
+    assert result.returncode == 1
+    assert "could not start" in result.stderr
+
+
+def test_tools_lists_what_a_server_offers() -> None:
+    group = _new_group()
+    # the plugins' register_commands hooks run (the lazy group skips them for built-ins)
+    group.complete()
+    runner = CliRunner()
+    listing = runner.invoke(group, ["tools", "--mcp", SERVER_COMMAND])
+    assert listing.exit_code == 0, listing.output
+    assert "echo  Repeat the text back." in listing.output
+    as_json = runner.invoke(group, ["tools", "--json", "--mcp", SERVER_COMMAND])
+    tools = {t["name"]: t for t in json.loads(as_json.stdout)["tools"]}
+    assert tools["weather"]["parameters"]["required"] == ["city"]
