@@ -288,3 +288,64 @@ def test_tools_listing_reports_a_tool_reference_that_does_not_load(
     assert entries["stop_conversation"]["description"].startswith("Stop the conversation")
     assert "fdtest_no_such_module:haunt" in result.stderr
     assert "plugin 'ghosttools'" in result.stderr
+
+
+EXTENDER = """
+import functools
+
+import click
+from fullduplex.hookspecs import hookimpl
+
+@hookimpl
+def extend_command(name, command):
+    if name != "models":
+        return
+    command.params.append(click.Option(["--shout"], is_flag=True))
+    original = command.callback
+
+    @functools.wraps(original)
+    def callback(*args, shout=False, **kwargs):
+        if shout:
+            click.echo("SHOUTING")
+        return original(*args, **kwargs)
+
+    command.callback = callback
+"""
+
+
+def test_a_plugin_extends_a_builtin_command_when_it_runs(sandbox: PluginSandbox) -> None:
+    sandbox.add("extender", EXTENDER)
+    env = _env(sandbox, "extender")
+
+    extended = _run(["models", "--shout"], env)
+    plain = _run(["models"], env)
+    other = _run(["tools", "--shout"], env)
+
+    assert extended.returncode == 0, extended.stderr
+    assert extended.stdout.startswith("SHOUTING\n")
+    assert plain.returncode == 0 and "SHOUTING" not in plain.stdout
+    assert other.returncode == 2  # only the command the plugin named gets the option
+    assert "--shout" in other.stderr
+
+
+def test_an_extend_command_hook_that_raises_is_reported_and_the_command_still_runs(
+    sandbox: PluginSandbox,
+) -> None:
+    sandbox.add(
+        "badext",
+        """
+        from fullduplex.hookspecs import hookimpl
+
+        @hookimpl
+        def extend_command(name, command):
+            raise RuntimeError("cannot extend today")
+        """,
+    )
+
+    result = _run(["models", "--json"], _env(sandbox, "badext"))
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == []  # ran: no provider is loaded in this sandbox
+    warning_lines = [line for line in result.stderr.splitlines() if "badext" in line]
+    assert len(warning_lines) == 1, result.stderr
+    assert "cannot extend today" in warning_lines[0]

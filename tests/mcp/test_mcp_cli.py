@@ -1,5 +1,5 @@
 """``fullduplex chat --mcp / --mcp-url`` as a real subprocess against an emulator that calls
-the tool it is told to; ``tools --mcp`` on a fully built command group."""
+the tool it is told to; ``tools --mcp`` likewise."""
 
 from __future__ import annotations
 
@@ -12,10 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from mcp_helpers import KEY, SERVER, CallingResponder, say
 
-from fullduplex.cli import _new_group
 from fullduplex_openai.emulator import Emulator
 from fullduplex_openai.emulator.server import EmulatorThread
 
@@ -62,14 +60,28 @@ def test_chat_with_a_server_that_cannot_start(emulator: EmulatorThread) -> None:
     assert "could not start" in result.stderr
 
 
+def _fullduplex(args: list[str]) -> subprocess.CompletedProcess[str]:
+    script = Path(sys.executable).with_name("fullduplex")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "FULLDUPLEX_"))}
+    env["NO_COLOR"] = "1"
+    return subprocess.run(
+        [str(script), *args], capture_output=True, text=True, env=env, timeout=60, check=False
+    )
+
+
 def test_tools_lists_what_a_server_offers() -> None:
-    group = _new_group()
-    # the plugins' register_commands hooks run (the lazy group skips them for built-ins)
-    group.complete()
-    runner = CliRunner()
-    listing = runner.invoke(group, ["tools", "--mcp", SERVER_COMMAND])
-    assert listing.exit_code == 0, listing.output
-    assert "echo  Repeat the text back." in listing.output
-    as_json = runner.invoke(group, ["tools", "--json", "--mcp", SERVER_COMMAND])
+    """The real command line: the plugin's extend_command hook adds --mcp to ``tools``."""
+    listing = _fullduplex(["tools", "--mcp", SERVER_COMMAND])
+    assert listing.returncode == 0, listing.stderr
+    assert "echo  Repeat the text back." in listing.stdout
+    as_json = _fullduplex(["tools", "--json", "--mcp", SERVER_COMMAND])
+    assert as_json.returncode == 0, as_json.stderr
     tools = {t["name"]: t for t in json.loads(as_json.stdout)["tools"]}
     assert tools["weather"]["parameters"]["required"] == ["city"]
+
+
+def test_options_of_chat_are_listed_in_its_help() -> None:
+    shown = _fullduplex(["chat", "--help"])
+    assert shown.returncode == 0, shown.stderr
+    assert "--mcp COMMAND" in shown.stdout
+    assert "--mcp-url URL" in shown.stdout

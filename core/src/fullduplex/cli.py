@@ -79,6 +79,17 @@ class _LazyGroup(click.Group):
                 self.commands[cmd_name] = command
         return command
 
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        """The command about to run, with the options plugins add to it (``extend_command``)."""
+        name, command, rest = super().resolve_command(ctx, args)
+        if name is not None and command is not None:
+            from .commands import extend_command
+
+            extend_command(name, command)
+        return name, command, rest
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         self.complete()
         return super().list_commands(ctx)

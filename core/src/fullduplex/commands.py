@@ -58,6 +58,26 @@ def install_commands(group: click.Group, loaded: Plugins | None = None) -> list[
     return records
 
 
+def extend_command(name: str, command: click.Command, loaded: Plugins | None = None) -> None:
+    """Let plugins add options to ``command`` (once); a raising hook is skipped with a warning."""
+    if getattr(command, "_fullduplex_extended", False):
+        return
+    command._fullduplex_extended = True  # type: ignore[attr-defined]
+    loaded = loaded if loaded is not None else plugins()
+    for impl in loaded.implementations("extend_command"):
+        params = list(command.params)
+        callback = command.callback
+        try:
+            impl.function(name=name, command=command)
+        except Exception as exc:
+            command.params[:] = params
+            command.callback = callback
+            warn_plugin(
+                f"fullduplex plugin {impl.plugin!r}: its extend_command hook raised "
+                f"{one_line(exc)} for command {name!r}; its options were skipped"
+            )
+
+
 def collect_commands() -> None:
     """Record the plugins' commands once, on a throwaway group (for listings)."""
     if registry().commands_collected:
@@ -67,4 +87,4 @@ def collect_commands() -> None:
     install_commands(click.Group("fullduplex"))
 
 
-__all__ = ["collect_commands", "install_commands"]
+__all__ = ["collect_commands", "extend_command", "install_commands"]

@@ -146,6 +146,18 @@ def register_commands(cli: click.Group) -> None:
     """Add subcommands to the ``fullduplex`` command line (a click group)."""
 
 
+@hookspec
+def extend_command(name: str, command: click.Command) -> None:
+    """Add options to a command of the ``fullduplex`` command line, just before it runs.
+
+    Called once per command, only for the command being run (so listing or
+    ``--version`` imports nothing), with built-in and plugin commands alike.
+    A plugin appends ``click.Option`` objects to ``command.params`` and may wrap
+    ``command.callback``; it must leave the command working when its options
+    are not given.
+    """
+
+
 # --------------------------------------------------------------------- lifecycle
 
 

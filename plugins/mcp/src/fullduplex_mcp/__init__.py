@@ -10,8 +10,31 @@ the agent runs like local ones::
 
 from __future__ import annotations
 
-from .client import MCPTools
-from .provider import ToolProvider, ToolsChanged
-from .tool import MCPServerError, MCPTool
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .client import MCPTools
+    from .provider import ToolProvider, ToolsChanged
+    from .tool import MCPServerError, MCPTool
 
 __all__ = ["MCPServerError", "MCPTool", "MCPTools", "ToolProvider", "ToolsChanged"]
+
+#: where each public name lives; imported on first use, so loading the plugin
+#: (for ``fullduplex plugins`` or ``--version``) does not import the ``mcp`` package
+_LAZY = {
+    "MCPTools": ".client",
+    "ToolProvider": ".provider",
+    "ToolsChanged": ".provider",
+    "MCPServerError": ".tool",
+    "MCPTool": ".tool",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value

@@ -13,13 +13,13 @@ import functools
 import json
 import shlex
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from .bridge import ThreadedProviders
-from .client import MCPTools
-from .tool import MCPServerError, MCPTool
+if TYPE_CHECKING:
+    from .client import MCPTools
+    from .tool import MCPTool
 
 #: where ``fullduplex chat`` looks for tools that plugins extending it add
 EXTRA_TOOLS = "fullduplex.chat.extra_tools"
@@ -46,6 +46,10 @@ def _options() -> list[click.Option]:
 
 def providers_from(commands: Sequence[str], urls: Sequence[str]) -> list[MCPTools]:
     """One provider per ``--mcp`` command line and per ``--mcp-url``."""
+    if not commands and not urls:
+        return []
+    from .client import MCPTools  # the mcp package, only once a server is named
+
     providers: list[MCPTools] = []
     for command in commands:
         argv = shlex.split(command)
@@ -64,6 +68,9 @@ def providers_from(commands: Sequence[str], urls: Sequence[str]) -> list[MCPTool
 @contextlib.contextmanager
 def running(providers: Sequence[MCPTools]) -> Iterator[list[MCPTool]]:
     """The providers' tools while the block runs; a server that fails is a one-line error."""
+    from .bridge import ThreadedProviders
+    from .tool import MCPServerError
+
     try:
         with ThreadedProviders(providers) as tools:
             for provider in providers:

@@ -11,10 +11,10 @@ if TYPE_CHECKING:
 
 
 @hookimpl
-def register_commands(cli: click.Group) -> None:
+def extend_command(name: str, command: click.Command) -> None:
+    """Add the MCP options to ``chat`` and ``tools`` when one of them is about to run."""
+    if name not in ("chat", "tools"):
+        return
     from .cli import extend_chat, extend_tools
 
-    for name, extend in (("chat", extend_chat), ("tools", extend_tools)):
-        command = cli.commands.get(name)
-        if command is not None:
-            extend(command)
+    (extend_chat if name == "chat" else extend_tools)(command)

@@ -79,7 +79,8 @@ class MCPTool(AgentTool):
         )
         self.caller = caller
         self.remote_name = remote_name
-        self.spec = ToolSpec(tool_name, description, _object_schema(input_schema))
+        # the server's own schema stands for the one AgentTool would build from hints
+        self._spec = ToolSpec(tool_name, description, _object_schema(input_schema))
 
     def __repr__(self) -> str:
         return f"<MCPTool {self.name} (server tool {self.remote_name!r})>"
