@@ -323,7 +323,8 @@ def test_a_plugin_extends_a_builtin_command_when_it_runs(sandbox: PluginSandbox)
 
     assert extended.returncode == 0, extended.stderr
     assert extended.stdout.startswith("SHOUTING\n")
-    assert plain.returncode == 0 and "SHOUTING" not in plain.stdout
+    assert plain.returncode == 0
+    assert "SHOUTING" not in plain.stdout
     assert other.returncode == 2  # only the command the plugin named gets the option
     assert "--shout" in other.stderr
 
