@@ -1,15 +1,13 @@
 """``BidiAgent``: the conversation loop between a bidi model, tools and IO channels.
 
-One reader task per model connection turns the model's events into history,
-tool runs and output events. Audio events take a fast path (no hook, no
-validation, no copy: the playback ledger is told the chunk's duration, and
-the same object goes on to the outputs). Everything else is rare enough to be
-handled with care:
+One reader task per model connection hands the model's events to
+:class:`~._dispatch.ModelEvents` (history, tool runs, interruptions, outputs;
+audio on a fast path). The agent alone decides the conversation's turns:
+whether the user interrupted (:mod:`._interruption`, from the playback
+ledger), what to truncate, whether to ask for a cancel. Its parts:
 
-- tools run as tasks while the conversation goes on; each result reaches the
-  model exactly once (an error, a timeout, a veto or a cancellation included);
-- an interruption reaches every output at once, truncates what the user did
-  not hear (when the model can), and cancels tools that asked for it;
+- tools run as tasks while the conversation goes on (:mod:`._tool_calls`);
+  each result reaches the model exactly once;
 - a restartable connection failure (:class:`~fullduplex.errors.ModelConnectionError`)
   is survived: the agent stops the model, starts it again with the full
   history, and delivers the input that arrived meanwhile, in order;
@@ -29,33 +27,26 @@ from typing import Any
 
 import attrs
 
+from ._dispatch import ModelEvents
 from ._event_buffer import EventBuffer
 from ._history import HistoryRecorder
 from ._hooks import LifecycleHooks
-from ._interruption import Cut, Interruptions
+from ._interruption import Interruptions
 from ._options import check_collection, check_model, positive, retry_policy
 from ._outputs import OutputFanout
 from ._restart import InputHold, Reconnector
-from ._run import TurnState, pump_input, wait_for_end
+from ._run import TurnState, pump_input, stop_inputs, wait_for_end
 from ._tool_calls import RunningTool, ToolCalls
 from .errors import ConfigurationError, EventError, FullDuplexError, ModelError
 from .events import (
     INPUT_EVENT_TYPES,
     BidiAudioInputEvent,
     BidiAudioStreamEvent,
-    BidiAudioTruncateEvent,
     BidiConnectionRestartEvent,
     BidiConnectionStartEvent,
     BidiInputEvent,
-    BidiInterruptionEvent,
     BidiOutputEvent,
-    BidiResponseCancelEvent,
-    BidiResponseCompleteEvent,
-    BidiResponseStartEvent,
-    BidiSpeechEvent,
     BidiTextInputEvent,
-    BidiTranscriptStreamEvent,
-    ToolUseStreamEvent,
     event_from_dict,
 )
 from .io import BidiInput, BidiOutput, PlaybackLedger
@@ -72,13 +63,6 @@ _END = object()
 @attrs.frozen(slots=True)
 class _Raise:
     error: BaseException
-
-
-def _audio_ms(event: BidiAudioStreamEvent) -> float:
-    """Duration of an audio chunk from its size and format (arithmetic only)."""
-    width = 2 if event.format == "pcm16" else 1
-    per_second = width * event.channels * event.sample_rate
-    return len(event.audio) * 1000.0 / per_second if per_second > 0 else 0.0
 
 
 class BidiAgent:
@@ -203,6 +187,7 @@ class BidiAgent:
         self._failure: BaseException | None = None
         self._cuts.reset()
         self._history = HistoryRecorder(lambda: self.messages, self._message_added, self._cuts.cut)
+        self._events = ModelEvents(self, self._cuts, self._history, self._tools, self._turn)
 
     @property
     def _tool_tasks(self) -> dict[str, RunningTool]:
@@ -505,7 +490,8 @@ class BidiAgent:
 
     async def _read(self) -> None:
         self._traffic_since = None
-        on_audio = self._on_audio
+        on_audio = self._events.audio
+        handle = self._handle
         clock = self._restarts.clock
         async for event in self.model.receive():
             if type(event) is BidiAudioStreamEvent:  # the hot path: no dispatch chain
@@ -515,44 +501,11 @@ class BidiAgent:
                 continue
             if self._traffic_since is None and not isinstance(event, BidiConnectionStartEvent):
                 self._traffic_since = clock()
-            await self._handle(event)
-
-    def _on_audio(self, event: BidiAudioStreamEvent) -> None:
-        """Drop a cut item's late chunk; count the rest once (the ledger); hand it on."""
-        item = event.item_id
-        if item is not None:
-            cuts = self._cuts
-            if item in cuts.cut:
-                return  # in flight when the user cut its item: never played
-            self.playback.note_audio(item, _audio_ms(event))
-            if item != cuts.last_item:
-                cuts.last_item = item
-                cuts.last_response = event.response_id
-        self._emit(event)
+            await handle(event)
 
     async def _handle(self, event: BidiOutputEvent) -> None:
-        if isinstance(event, BidiResponseStartEvent):
-            self._turn.response_started(event.response_id)
-            self._emit(event)
-        elif isinstance(event, BidiResponseCompleteEvent):
-            self._turn.response_completed(event.response_id)
-            self._emit(event)
-        elif isinstance(event, BidiTranscriptStreamEvent):
-            self._emit(event)
-            if event.is_final:
-                await self._history.record_transcript(event)
-        elif isinstance(event, ToolUseStreamEvent):
-            self._emit(event)
-            if event.is_final:
-                await self._tools.start(event)
-        elif isinstance(event, BidiInterruptionEvent):
-            await self._on_reported_interruption(event)
-        elif isinstance(event, BidiSpeechEvent):
-            await self._on_speech(event)
-        elif isinstance(event, BidiAudioStreamEvent):  # a subclass, past _read's fast path
-            self._on_audio(event)
-        else:
-            self._emit(event)
+        """Every model event but plain audio (see :class:`~._dispatch.ModelEvents`)."""
+        await self._events.handle(event)
 
     async def _record(self, message: Message, at: int | None = None) -> None:
         """Append ``message`` (or insert it at ``at``) to the history and tell the hooks."""
@@ -561,56 +514,6 @@ class BidiAgent:
     async def _message_added(self, message: Message) -> None:
         if self._hooks.implemented("on_message_added"):
             await self._hooks.call("on_message_added", agent=self, message=message)
-
-    # ----------------------------------------------------------- interruption
-    async def _on_speech(self, event: BidiSpeechEvent) -> None:
-        """The user started or stopped speaking: an answer is owed; maybe a cut."""
-        if event.state == "stopped":
-            if event.item_id is not None:
-                self._history.user_turn_ended(event.item_id)
-            self._turn.answer_owed()
-            self._emit(event)
-            return
-        self._turn.answer_owed()
-        self._emit(event)
-        cut = self._cuts.on_speech_started(self._turn.active_response)
-        if cut is None:
-            return
-        caps = self.model.capabilities
-        cancel = cut.streaming and caps.response_cancel and not caps.server_interrupts
-        notice = BidiInterruptionEvent("user_speech", cut.response_id, cut.item_id, cut.received_ms)
-        await self._carry_out(cut, notice, cancel=cancel)
-
-    async def _on_reported_interruption(self, event: BidiInterruptionEvent) -> None:
-        """The server says it cut a response: act on it unless it cuts nothing new."""
-        cut = self._cuts.on_reported(event, self._turn.active_response)
-        if cut is None:
-            return
-        if cut.item_id is not None and cut.item_id != event.item_id:
-            # tell the outputs which item was cut (the provider may not know)
-            event = attrs.evolve(
-                event,
-                item_id=cut.item_id,
-                audio_received_ms=max(event.audio_received_ms, cut.received_ms),
-            )
-        await self._carry_out(cut, event, cancel=False)
-
-    async def _carry_out(self, cut: Cut, event: BidiInterruptionEvent, *, cancel: bool) -> None:
-        """Act on a decided interruption: every output at once, then the model's requests."""
-        fanout = self._fanout
-        if fanout is not None:
-            fanout.interrupt(event)
-        else:
-            self._queue.put_nowait(event)
-        item = cut.item_id
-        if item is not None:
-            self._history.mark_interrupted(item)
-        if cancel:
-            await self._deliver(BidiResponseCancelEvent(cut.response_id, "user_speech"))
-        if item is not None and not cut.fully_heard and self.model.capabilities.truncation:
-            await self._deliver(BidiAudioTruncateEvent(item, cut.heard_ms, cut.response_id))
-        self._tools.cancel_on_interruption()
-        await self._hooks.call("on_interruption", agent=self, event=event)
 
     # ---------------------------------------------------------------- restart
     async def _reconnect(self, failure: ModelError) -> bool:
@@ -657,30 +560,6 @@ class BidiAgent:
             audio_grace_s=self.audio_grace_s,
         )
 
-    async def _stop_inputs(
-        self, pumps: Sequence[asyncio.Task[None]], inputs: Sequence[BidiInput]
-    ) -> None:
-        """Cancel the pumps and stop each input, each wait bounded by
-        ``output_drain_timeout_s``: an input that never returns is left behind
-        (logged), it does not hold ``run()``."""
-        bound = self.output_drain_timeout_s
-        for pump in pumps:
-            pump.cancel()
-        if pumps:
-            _done, late = await asyncio.wait(pumps, timeout=bound)
-            if late:
-                logger.warning("%d input(s) ignored cancellation; not waiting", len(late))
-        for source in inputs:
-            try:
-                async with asyncio.timeout(bound):
-                    await source.stop()
-            except TimeoutError:
-                logger.warning(
-                    "input %r did not stop within output_drain_timeout_s=%g s", source, bound
-                )
-            except Exception:
-                logger.exception("input %r failed to stop", source)
-
     async def run(
         self, inputs: Sequence[BidiInput] = (), outputs: Sequence[BidiOutput] = ()
     ) -> None:
@@ -719,7 +598,7 @@ class BidiAgent:
             # Nested so that a hanging input or a second cancellation still
             # stops the agent and the outputs.
             try:
-                await self._stop_inputs(pumps, started_inputs)
+                await stop_inputs(pumps, started_inputs, self.output_drain_timeout_s)
             finally:
                 try:
                     await self.stop()
