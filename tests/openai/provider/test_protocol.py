@@ -782,3 +782,31 @@ def test_reset_forgets_the_connection_state() -> None:
     proto.handle(audio())
     proto.reset()
     assert proto.at_pause()
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        b'{"type": "response.output_audio.delta", "delta": "AQA=", "item_id": "i", '
+        b'"response_id": "r"}',
+        b'{"type": "response.output_audio.delta", "delta": "not base64!", "item_id": "i"}',
+        b'{"type": "response.output_audio.delta"}',
+        b'{"type": "no.such.event"}',
+        b'{"type": ["not", "a", "string"]}',
+        b"[1, 2, 3]",
+        b'"just a string"',
+        b'{"type": "error", "error": {"message": "boom", "code": "x"}}',
+        b'{"type": "input_audio_buffer.speech_started", "item_id": 5}',
+    ],
+)
+def test_a_raw_frame_gives_what_its_parsed_event_gives(frame: bytes) -> None:
+    # start() and receive() both use handle_frame: it must agree with handle()
+    import json
+
+    assert make().handle_frame(frame) == make().handle(json.loads(frame))
+
+
+def test_a_frame_that_is_not_json_is_reported() -> None:
+    (error,) = make().handle_frame(b"{nope")
+    assert isinstance(error, BidiErrorEvent)
+    assert error.code == "malformed_event"

@@ -298,13 +298,26 @@ class RealtimeProtocol:
     def handle_frame(self, raw: str | bytes) -> Events:
         """Events for one raw frame (the model's ``start()`` and ``receive()`` both call it).
 
-        A frame that is not JSON is reported, not fatal.
+        A frame that is not JSON is reported, not fatal. The hot path: it parses
+        and dispatches inline (the same steps as :meth:`handle`, one call fewer
+        per audio chunk).
         """
         try:
             event = _loads(raw)
         except _JSONDecodeError as exc:
             return self.malformed_frame(str(exc))
-        return self.handle(event)
+        try:
+            handler = self._handlers.get(event.get("type"))
+        except Exception:  # not an object, or an unhashable type: the careful path
+            handler = None
+        if handler is None:
+            return self.handle(event)
+        try:
+            return handler(event)
+        except FullDuplexError:
+            raise
+        except Exception as exc:  # a wrongly shaped frame: report it, carry on
+            return [self._malformed(event, exc)]
 
     def handle(self, event: Any) -> Events:
         """Events for one parsed server event; unknown types are ignored.
