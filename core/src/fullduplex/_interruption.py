@@ -15,7 +15,7 @@ fallback) this module decides:
   hot path by a set lookup (:attr:`Interruptions.cut`).
 
 What the agent then does (tell the outputs, truncate, cancel, mark history)
-is in :meth:`fullduplex.agent.BidiAgent._carry_out`; which of those requests a
+is in :class:`._dispatch.ModelEvents` (``_carry_out``); which of those requests a
 provider can take is read from its ``ModelCapabilities``.
 """
 
