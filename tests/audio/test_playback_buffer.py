@@ -90,3 +90,31 @@ def test_a_partial_frame_is_never_queued() -> None:
     buffer = PlaybackBuffer(RATE, 2)
     buffer.push("a", b"\x01\x02\x03")
     assert buffer.buffered_ms == 0
+
+
+def test_runs_of_one_item_split_by_another_add_up_in_the_ledger() -> None:
+    # the buffer reports runs, the ledger keeps the one count per item
+    ledger = PlaybackLedger()
+    ledger.attach_player()
+    ledger.note_audio("a", 100)
+    ledger.note_audio("b", 100)
+    buffer = PlaybackBuffer(RATE, 1, ledger)
+    buffer.push("a", bytes(20 * FRAME))
+    buffer.push("b", bytes(10 * FRAME))
+    buffer.push("a", bytes(30 * FRAME))
+    buffer.fill(block(60), dac_time=0.0, now=0.0)
+    buffer.report_heard(now=0.025)  # 20 ms of a, then 5 of b
+    assert (ledger.heard_ms("a"), ledger.heard_ms("b")) == (20, 5)
+    buffer.report_heard(now=1.0)
+    assert (ledger.heard_ms("a"), ledger.heard_ms("b")) == (50, 10)
+
+
+def test_audio_of_an_item_the_ledger_never_received_is_not_counted() -> None:
+    ledger = PlaybackLedger()
+    ledger.attach_player()
+    buffer = PlaybackBuffer(RATE, 1, ledger)
+    buffer.push("ghost", bytes(10 * FRAME))
+    buffer.fill(block(10), dac_time=0.0, now=0.0)
+    buffer.report_heard(now=1.0)
+    assert ledger.heard_ms("ghost") == 0
+    assert ledger.received_ms("ghost") == 0

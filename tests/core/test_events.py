@@ -15,6 +15,7 @@ SAMPLES: list[Any] = [
     ev.BidiAudioInputEvent(b"\x01\x02\x03\x04", 16000, 1, "pcm16"),
     ev.BidiImageInputEvent(b"\x89PNG\r\n", "image/png"),
     ev.BidiAudioTruncateEvent("item_1", 1234, "resp_1"),
+    ev.BidiResponseCancelEvent("resp_1", "user_speech"),
     ev.ToolResultEvent("call_1", "calculator", '{"result": 4}', "error", "resp_1"),
     ev.BidiConnectionStartEvent("conn_1", "gpt-realtime"),
     ev.BidiConnectionRestartEvent("timeout", 2, "conn_2", "timeout_s reached"),

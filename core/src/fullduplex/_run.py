@@ -163,3 +163,27 @@ async def wait_for_end(
         if inputs_done is not None and not inputs_done.done():
             inputs_done.cancel()
             await asyncio.gather(inputs_done, return_exceptions=True)
+
+
+async def stop_inputs(
+    pumps: Sequence[asyncio.Task[None]], inputs: Sequence[BidiInput], bound: float
+) -> None:
+    """Cancel the pumps and stop each input, each wait bounded by ``bound`` seconds
+    (``output_drain_timeout_s``): an input that never returns is left behind
+    (logged), it does not hold ``run()``."""
+    for pump in pumps:
+        pump.cancel()
+    if pumps:
+        _done, late = await asyncio.wait(pumps, timeout=bound)
+        if late:
+            logger.warning("%d input(s) ignored cancellation; not waiting", len(late))
+    for source in inputs:
+        try:
+            async with asyncio.timeout(bound):
+                await source.stop()
+        except TimeoutError:
+            logger.warning(
+                "input %r did not stop within output_drain_timeout_s=%g s", source, bound
+            )
+        except Exception:
+            logger.exception("input %r failed to stop", source)

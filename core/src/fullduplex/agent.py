@@ -1,15 +1,13 @@
 """``BidiAgent``: the conversation loop between a bidi model, tools and IO channels.
 
-One reader task per model connection turns the model's events into history,
-tool runs and output events. Audio events take a fast path (no hook, no
-validation, no copy: the playback ledger is told the chunk's duration, and
-the same object goes on to the outputs). Everything else is rare enough to be
-handled with care:
+One reader task per model connection hands the model's events to
+:class:`~._dispatch.ModelEvents` (history, tool runs, interruptions, outputs;
+audio on a fast path). The agent alone decides the conversation's turns:
+whether the user interrupted (:mod:`._interruption`, from the playback
+ledger), what to truncate, whether to ask for a cancel. Its parts:
 
-- tools run as tasks while the conversation goes on; each result reaches the
-  model exactly once (an error, a timeout, a veto or a cancellation included);
-- an interruption reaches every output at once, truncates what the user did
-  not hear (when the model can), and cancels tools that asked for it;
+- tools run as tasks while the conversation goes on (:mod:`._tool_calls`);
+  each result reaches the model exactly once;
 - a restartable connection failure (:class:`~fullduplex.errors.ModelConnectionError`)
   is survived: the agent stops the model, starts it again with the full
   history, and delivers the input that arrived meanwhile, in order;
@@ -23,51 +21,39 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
 import attrs
 
+from ._dispatch import ModelEvents
 from ._event_buffer import EventBuffer
+from ._history import HistoryRecorder
 from ._hooks import LifecycleHooks
+from ._interruption import Interruptions
+from ._options import check_collection, check_model, positive, retry_policy
 from ._outputs import OutputFanout
 from ._restart import InputHold, Reconnector
-from ._run import TurnState, pump_input, wait_for_end
-from ._tool_runner import execute_call
+from ._run import TurnState, pump_input, stop_inputs, wait_for_end
+from ._tool_calls import RunningTool, ToolCalls
 from .errors import ConfigurationError, EventError, FullDuplexError, ModelError
 from .events import (
     INPUT_EVENT_TYPES,
     BidiAudioInputEvent,
     BidiAudioStreamEvent,
-    BidiAudioTruncateEvent,
     BidiConnectionRestartEvent,
     BidiConnectionStartEvent,
     BidiInputEvent,
-    BidiInterruptionEvent,
     BidiOutputEvent,
-    BidiResponseCompleteEvent,
-    BidiResponseStartEvent,
-    BidiSpeechEvent,
     BidiTextInputEvent,
-    BidiTranscriptStreamEvent,
-    ToolResultEvent,
-    ToolUseStreamEvent,
     event_from_dict,
 )
 from .io import BidiInput, BidiOutput, PlaybackLedger
-from .messages import (
-    Message,
-    Messages,
-    text_message,
-    tool_result_message,
-    tool_use_message,
-    validate_messages,
-)
+from .messages import Message, Messages, text_message, validate_messages
 from .model import BidiModel
 from .retry import RetryPolicy
-from .tools import AgentTool, ToolCall, ToolContext, as_tools, error_result
+from .tools import AgentTool, as_tools
 
 logger = logging.getLogger("fullduplex.agent")
 
@@ -77,87 +63,6 @@ _END = object()
 @attrs.frozen(slots=True)
 class _Raise:
     error: BaseException
-
-
-@attrs.define(slots=True)
-class _RunningTool:
-    task: asyncio.Task[None]
-    call: ToolCall
-    tool: AgentTool | None
-    context: ToolContext
-
-
-#: spoken user turns whose place in history is remembered until their transcript
-_MAX_USER_SLOTS = 32
-
-
-def _audio_ms(event: BidiAudioStreamEvent) -> float:
-    """Duration of an audio chunk from its size and format (arithmetic only)."""
-    width = 2 if event.format == "pcm16" else 1
-    per_second = width * event.channels * event.sample_rate
-    return len(event.audio) * 1000.0 / per_second if per_second > 0 else 0.0
-
-
-def _number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _positive(name: str, value: float | None, *, allow_none: bool = False) -> None:
-    if value is None and allow_none:
-        return
-    if not _number(value) or not math.isfinite(value) or not value > 0:  # type: ignore[arg-type,operator]
-        accepted = "a finite positive number of seconds" + (" or None" if allow_none else "")
-        raise ConfigurationError(f"{name}: got {value!r}; accepted: {accepted}")
-
-
-def _retry_policy(
-    retry: RetryPolicy | None, max_restarts: int | None, restart_backoff_s: float | None
-) -> RetryPolicy:
-    """The agent's policy: ``retry`` (or the default) with the two older keywords
-    overriding its ``max_attempts`` / ``initial_backoff_s``."""
-    if retry is None:
-        retry = RetryPolicy()
-    elif not isinstance(retry, RetryPolicy):
-        raise ConfigurationError(
-            f"retry: got {type(retry).__name__}; accepted: a fullduplex.retry.RetryPolicy or None"
-        )
-    if max_restarts is not None:
-        if not isinstance(max_restarts, int) or isinstance(max_restarts, bool) or max_restarts < 0:
-            raise ConfigurationError(
-                f"max_restarts: got {max_restarts!r}; accepted: an integer >= 0 or None"
-            )
-        retry = attrs.evolve(retry, max_attempts=max_restarts)
-    if restart_backoff_s is not None:
-        if not _number(restart_backoff_s) or not (
-            math.isfinite(restart_backoff_s) and restart_backoff_s >= 0
-        ):
-            raise ConfigurationError(
-                f"restart_backoff_s: got {restart_backoff_s!r}; accepted: a finite number "
-                ">= 0 or None"
-            )
-        retry = attrs.evolve(
-            retry,
-            initial_backoff_s=float(restart_backoff_s),
-            max_backoff_s=max(retry.max_backoff_s, float(restart_backoff_s)),
-        )
-    return retry
-
-
-def _check_model(model: object) -> None:
-    if isinstance(model, BidiModel):
-        return
-    raise ConfigurationError(
-        f"model: got {type(model).__name__}; accepted: a BidiModel (an object with "
-        "capabilities, start, send, receive and stop) or a registered model name such as "
-        "'openai/gpt-realtime'"
-    )
-
-
-def _check_collection(name: str, value: object, accepted: str) -> None:
-    if value is None:
-        return
-    if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
-        raise ConfigurationError(f"{name}: got {value!r}; accepted: {accepted}")
 
 
 class BidiAgent:
@@ -203,18 +108,18 @@ class BidiAgent:
     ) -> None:
         # Every option is checked here, before anything is built: a bad value is
         # a ConfigurationError naming it now, not a stalled conversation later.
-        policy = _retry_policy(retry, max_restarts, restart_backoff_s)
+        policy = retry_policy(retry, max_restarts, restart_backoff_s)
         if model_config is not None and not isinstance(model_config, Mapping):
             raise ConfigurationError(
                 f"model_config: got {type(model_config).__name__}; accepted: a mapping or None"
             )
-        _check_collection(
+        check_collection(
             "tools",
             tools,
             "a list of @tool functions, plain functions or registered tool names, or None",
         )
-        _check_collection("plugins", plugins, "a list of hook objects, or None")
-        _check_collection("messages", messages, "a list of messages (agent.messages), or None")
+        check_collection("plugins", plugins, "a list of hook objects, or None")
+        check_collection("messages", messages, "a list of messages (agent.messages), or None")
         if isinstance(model, str):
             from .registry import get_model
 
@@ -224,11 +129,11 @@ class BidiAgent:
                 "model_config: only used when model is a registered name; configure the "
                 "model object itself"
             )
-        _check_model(model)
-        _positive("settle_timeout_s", settle_timeout_s)
-        _positive("tool_timeout_s", tool_timeout_s, allow_none=True)
-        _positive("output_drain_timeout_s", output_drain_timeout_s)
-        _positive("audio_grace_s", audio_grace_s)
+        check_model(model)
+        positive("settle_timeout_s", settle_timeout_s)
+        positive("tool_timeout_s", tool_timeout_s, allow_none=True)
+        positive("output_drain_timeout_s", output_drain_timeout_s)
+        positive("audio_grace_s", audio_grace_s)
         if system_prompt is not None and not isinstance(system_prompt, str):
             raise ConfigurationError(
                 f"system_prompt: expected text, got {type(system_prompt).__name__}"
@@ -239,6 +144,7 @@ class BidiAgent:
         self.tools: list[AgentTool] = as_tools(tools)
         self.messages: Messages = validate_messages(list(messages)) if messages else []
         self.playback = PlaybackLedger()
+        self._cuts = Interruptions(self.playback)
         self.retry = policy
         self.settle_timeout_s = float(settle_timeout_s)
         self.tool_timeout_s = tool_timeout_s
@@ -274,19 +180,23 @@ class BidiAgent:
         #: when the current connection first carried real traffic (not the
         #: synthetic connection start); None until it has
         self._traffic_since: float | None = None
-        self._tool_tasks: dict[str, _RunningTool] = {}
-        self._all_tool_tasks: set[asyncio.Task[None]] = set()
-        self._results_sent: set[str] = set()
+        self._tools = ToolCalls(self)
         self._turn = TurnState()
         self._stop_requested = asyncio.Event()
         self._closed = asyncio.Event()
         self._failure: BaseException | None = None
-        self._last_audio_item: str | None = None
-        self._assistant_messages: dict[str, Message] = {}
-        #: where each spoken user turn belongs in history (its length when the
-        #: turn ended), since its transcript often arrives after the answer
-        self._user_slots: dict[str, int] = {}
-        self._interrupted_items: set[str] = set()
+        self._cuts.reset()
+        self._history = HistoryRecorder(lambda: self.messages, self._message_added, self._cuts.cut)
+        self._events = ModelEvents(self, self._cuts, self._history, self._tools, self._turn)
+
+    @property
+    def _tool_tasks(self) -> dict[str, RunningTool]:
+        """The tool calls running now, by call id."""
+        return self._tools.running
+
+    def _over(self) -> bool:
+        """The conversation is stopping or over: results are recorded, not sent."""
+        return self._stopping or self._closed.is_set()
 
     @property
     def max_restarts(self) -> int:
@@ -370,7 +280,7 @@ class BidiAgent:
             if supervisor is not None:
                 supervisor.cancel()
                 await asyncio.gather(supervisor, return_exceptions=True)
-            await self._stop_tools()
+            await self._tools.stop(self.output_drain_timeout_s)
             try:
                 await self.model.stop()
             except Exception:
@@ -383,30 +293,6 @@ class BidiAgent:
                 await self._hooks.call("on_agent_stop", agent=self)
         finally:
             self._started = False
-
-    async def _stop_tools(self) -> None:
-        """Let tools that asked to stop finish; cancel the rest (history keeps them).
-
-        Bounded by ``output_drain_timeout_s`` each way: a tool that swallows
-        its cancellation is left behind (logged) rather than holding ``stop()``.
-        """
-        bound = self.output_drain_timeout_s
-        running = list(self._tool_tasks.values())
-        finishing = [r.task for r in running if r.context.stop_requested]
-        if finishing:
-            await asyncio.wait(finishing, timeout=bound)
-        for entry in running:
-            entry.task.cancel()
-        tasks = list(self._all_tool_tasks)
-        if tasks:
-            _done, late = await asyncio.wait(tasks, timeout=bound)
-            if late:
-                logger.warning(
-                    "%d tool call(s) ignored cancellation; stop() does not wait for them "
-                    "beyond output_drain_timeout_s=%g s",
-                    len(late),
-                    bound,
-                )
 
     async def __aenter__(self) -> BidiAgent:
         await self.start()
@@ -604,7 +490,8 @@ class BidiAgent:
 
     async def _read(self) -> None:
         self._traffic_since = None
-        on_audio = self._on_audio
+        on_audio = self._events.audio
+        handle = self._handle
         clock = self._restarts.clock
         async for event in self.model.receive():
             if type(event) is BidiAudioStreamEvent:  # the hot path: no dispatch chain
@@ -614,167 +501,19 @@ class BidiAgent:
                 continue
             if self._traffic_since is None and not isinstance(event, BidiConnectionStartEvent):
                 self._traffic_since = clock()
-            await self._handle(event)
-
-    def _on_audio(self, event: BidiAudioStreamEvent) -> None:
-        """Count the chunk for playback bookkeeping and hand it to the outputs."""
-        item = event.item_id
-        if item is not None:
-            self.playback.note_audio(item, _audio_ms(event))
-            self._last_audio_item = item
-        self._emit(event)
+            await handle(event)
 
     async def _handle(self, event: BidiOutputEvent) -> None:
-        if isinstance(event, BidiResponseStartEvent):
-            self._turn.response_started(event.response_id)
-            self._emit(event)
-        elif isinstance(event, BidiResponseCompleteEvent):
-            self._turn.response_completed(event.response_id)
-            self._emit(event)
-        elif isinstance(event, BidiTranscriptStreamEvent):
-            self._emit(event)
-            if event.is_final:
-                await self._record_transcript(event)
-        elif isinstance(event, ToolUseStreamEvent):
-            self._emit(event)
-            if event.is_final:
-                await self._start_tool(event)
-        elif isinstance(event, BidiInterruptionEvent):
-            await self._interrupted(event)
-        elif isinstance(event, BidiSpeechEvent):
-            if event.state == "stopped" and event.item_id is not None:
-                self._user_slots[event.item_id] = len(self.messages)
-                if len(self._user_slots) > _MAX_USER_SLOTS:
-                    self._user_slots.pop(next(iter(self._user_slots)))
-            self._turn.answer_owed()
-            self._emit(event)
-        elif isinstance(event, BidiAudioStreamEvent):  # a subclass, past _read's fast path
-            self._on_audio(event)
-        else:
-            self._emit(event)
+        """Every model event but plain audio (see :class:`~._dispatch.ModelEvents`)."""
+        await self._events.handle(event)
 
     async def _record(self, message: Message, at: int | None = None) -> None:
-        """Append ``message`` (or insert it at ``at``) and tell the hooks."""
-        if at is None or at >= len(self.messages):
-            self.messages.append(message)
-        else:
-            self.messages.insert(at, message)
-            for item, slot in self._user_slots.items():
-                if slot >= at:
-                    self._user_slots[item] = slot + 1
+        """Append ``message`` (or insert it at ``at``) to the history and tell the hooks."""
+        await self._history.record(message, at)
+
+    async def _message_added(self, message: Message) -> None:
         if self._hooks.implemented("on_message_added"):
             await self._hooks.call("on_message_added", agent=self, message=message)
-
-    async def _record_transcript(self, event: BidiTranscriptStreamEvent) -> None:
-        text = event.current_transcript or event.text
-        if not text:
-            return
-        message = text_message(event.role, text)
-        if event.role == "assistant" and event.item_id is not None:
-            self._assistant_messages[event.item_id] = message
-            if event.item_id in self._interrupted_items:
-                message["interrupted"] = True
-        at = None
-        if event.role == "user" and event.item_id is not None:
-            at = self._user_slots.pop(event.item_id, None)
-        await self._record(message, at)
-
-    # ----------------------------------------------------------- interruption
-    async def _interrupted(self, event: BidiInterruptionEvent) -> None:
-        playback = self.playback
-        item = event.item_id
-        if item is None or playback.received_ms(item) <= 0:
-            item = self._last_audio_item
-        heard = playback.heard_ms(item) if item is not None else 0
-        fully_heard = item is None or heard >= int(playback.received_ms(item))
-        if self._turn.active_response is None and fully_heard:
-            return  # the user spoke after the answer was over: nothing to interrupt
-        if item is not None and item != event.item_id:
-            # tell the outputs which item was cut, so they drop its late chunks
-            event = attrs.evolve(
-                event,
-                item_id=item,
-                audio_received_ms=max(event.audio_received_ms, int(playback.received_ms(item))),
-            )
-        fanout = self._fanout
-        if fanout is not None:
-            fanout.interrupt(event)
-        else:
-            self._queue.put_nowait(event)
-        if item is not None:
-            self._interrupted_items.add(item)
-            message = self._assistant_messages.get(item)
-            if message is not None:
-                message["interrupted"] = True
-        if item is not None and not fully_heard and self.model.capabilities.truncation:
-            await self._deliver(BidiAudioTruncateEvent(item, heard, event.response_id))
-        for entry in list(self._tool_tasks.values()):
-            if entry.tool is not None and entry.tool.cancel_on_interruption:
-                entry.task.cancel()
-        await self._hooks.call("on_interruption", agent=self, event=event)
-
-    # ------------------------------------------------------------------ tools
-    async def _start_tool(self, event: ToolUseStreamEvent) -> None:
-        if self._stopping or event.call_id in self._tool_tasks:
-            return
-        if event.call_id in self._results_sent:
-            return
-        call = ToolCall.from_model(event.call_id, event.name, event.arguments, event.response_id)
-        recorded_input: Any = (
-            call.arguments if call.arguments or not call.raw_arguments else (call.raw_arguments)
-        )
-        await self._record(tool_use_message(call.call_id, call.name, recorded_input))
-        context = ToolContext(self, call.call_id, call.name, {}, on_stop=self.request_stop)
-        task = asyncio.create_task(self._run_tool(call, context), name=f"tool-{call.name}")
-        self._tool_tasks[call.call_id] = _RunningTool(
-            task, call, self._tools_by_name.get(call.name), context
-        )
-        self._all_tool_tasks.add(task)
-        task.add_done_callback(self._all_tool_tasks.discard)
-        self._turn.activity.set()
-
-    async def _run_tool(self, call: ToolCall, context: ToolContext) -> None:
-        try:
-            result = await self._execute(call, context)
-        except asyncio.CancelledError:
-            reason = "stopped with the conversation" if self._stopping else "interrupted"
-            result = error_result(call, f"tool call cancelled ({reason})", "cancelled")
-        except Exception as exc:
-            logger.exception("tool %s failed outside its own handling", call.name)
-            result = error_result(call, f"tool {call.name!r} failed: {exc}")
-        stop_task = self._stop_task
-        if stop_task is not None and stop_task.done():
-            # it ignored its cancellation and outlived stop(): nobody takes it now
-            logger.warning("tool %s finished after the agent stopped; result dropped", call.name)
-            return
-        # From here on the call cannot be cancelled (it is no longer listed as
-        # running): its result must reach the model and the history.
-        if not (self._stopping or self._closed.is_set()):
-            self._turn.awaiting_followup = True
-        self._tool_tasks.pop(call.call_id, None)
-        try:
-            await self._finish_tool(call, result)
-        except ModelError:
-            logger.debug("tool result for %s not delivered: the model failed", call.call_id)
-        finally:
-            self._turn.activity.set()
-
-    async def _execute(self, call: ToolCall, context: ToolContext) -> ToolResultEvent:
-        return await execute_call(
-            self, self._hooks, self._tools_by_name, call, context, self.tool_timeout_s
-        )
-
-    async def _finish_tool(self, call: ToolCall, result: ToolResultEvent) -> None:
-        """Record the result and give it to the model, once per call."""
-        if call.call_id in self._results_sent:
-            return
-        self._results_sent.add(call.call_id)
-        message = tool_result_message(call.call_id, result.status, result.content)
-        if self._stopping or self._closed.is_set():
-            await self._record(message)
-        else:
-            await self._deliver(result, message)
-        self._emit(result)
 
     # ---------------------------------------------------------------- restart
     async def _reconnect(self, failure: ModelError) -> bool:
@@ -807,10 +546,10 @@ class BidiAgent:
     def _in_flight(self) -> bool:
         """Work of the agent's own that an answer may still come from."""
         return bool(
-            self._tool_tasks
+            self._tools.running
             or self._input.restarting
             or self._input.pending
-            or getattr(self.model, "answer_pending", False)
+            or self.model.answer_pending
         )
 
     async def _wait_settled(self) -> None:
@@ -820,30 +559,6 @@ class BidiAgent:
             audio_input=self.model.capabilities.audio_input,
             audio_grace_s=self.audio_grace_s,
         )
-
-    async def _stop_inputs(
-        self, pumps: Sequence[asyncio.Task[None]], inputs: Sequence[BidiInput]
-    ) -> None:
-        """Cancel the pumps and stop each input, each wait bounded by
-        ``output_drain_timeout_s``: an input that never returns is left behind
-        (logged), it does not hold ``run()``."""
-        bound = self.output_drain_timeout_s
-        for pump in pumps:
-            pump.cancel()
-        if pumps:
-            _done, late = await asyncio.wait(pumps, timeout=bound)
-            if late:
-                logger.warning("%d input(s) ignored cancellation; not waiting", len(late))
-        for source in inputs:
-            try:
-                async with asyncio.timeout(bound):
-                    await source.stop()
-            except TimeoutError:
-                logger.warning(
-                    "input %r did not stop within output_drain_timeout_s=%g s", source, bound
-                )
-            except Exception:
-                logger.exception("input %r failed to stop", source)
 
     async def run(
         self, inputs: Sequence[BidiInput] = (), outputs: Sequence[BidiOutput] = ()
@@ -883,7 +598,7 @@ class BidiAgent:
             # Nested so that a hanging input or a second cancellation still
             # stops the agent and the outputs.
             try:
-                await self._stop_inputs(pumps, started_inputs)
+                await stop_inputs(pumps, started_inputs, self.output_drain_timeout_s)
             finally:
                 try:
                     await self.stop()

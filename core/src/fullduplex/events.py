@@ -147,6 +147,23 @@ class BidiAudioTruncateEvent(_Event):
 
 
 @attrs.frozen(slots=True)
+class BidiResponseCancelEvent(_Event):
+    """Asks the model to stop generating a response.
+
+    The agent sends it when it decided the user interrupted and the provider's
+    server does not cancel by itself on speech
+    (``ModelCapabilities.server_interrupts`` false, ``response_cancel`` true).
+    ``response_id`` ``None`` means the response now streaming. The provider
+    reports the end as usual, with stop reason ``"interrupted"`` when
+    ``reason`` is ``"user_speech"``.
+    """
+
+    type: ClassVar[str] = "bidi_response_cancel"
+    response_id: str | None = None
+    reason: Literal["user_speech", "client"] = "user_speech"
+
+
+@attrs.frozen(slots=True)
 class ToolResultEvent(_Event):
     """The result of one tool call.
 
@@ -332,6 +349,7 @@ BidiInputEvent: TypeAlias = (
     | BidiAudioInputEvent
     | BidiImageInputEvent
     | BidiAudioTruncateEvent
+    | BidiResponseCancelEvent
     | ToolResultEvent
 )
 BidiOutputEvent: TypeAlias = (
@@ -356,6 +374,7 @@ INPUT_EVENT_TYPES: tuple[type[_Event], ...] = (
     BidiAudioInputEvent,
     BidiImageInputEvent,
     BidiAudioTruncateEvent,
+    BidiResponseCancelEvent,
     ToolResultEvent,
 )
 OUTPUT_EVENT_TYPES: tuple[type[_Event], ...] = (

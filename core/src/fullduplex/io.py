@@ -8,11 +8,16 @@ finished) and the output once per event, and ``stop()`` at the end.
 
 Playback position: an output that really plays audio knows how much of each
 assistant item the user has heard. It says so through
-``agent.playback.report(item_id, played_ms)`` (any thread may call it), after
-``agent.playback.attach_player()`` in ``start``. On an interruption the agent
-truncates the model's memory of the item to :meth:`PlaybackLedger.heard_ms`.
-Without a reporting output the ledger falls back to the wall-clock time since
-the item's first audio arrived, clamped to the audio received.
+``agent.playback.report(item_id, played_ms)`` (the position from the item's
+start) or ``agent.playback.add_heard(item_id, ms)`` (one more run heard); any
+thread may call them, after ``agent.playback.attach_player()`` in ``start``.
+The ledger is the one count of each item's audio: received (the agent counts
+every chunk it hands on) and heard; it clamps what was heard to what arrived.
+On an interruption the agent truncates the model's memory of the item to
+:meth:`PlaybackLedger.heard_ms`. Without a reporting output the ledger falls
+back to the wall-clock time since the item's first audio arrived, clamped to
+the audio received (the documented fallback: it assumes playback started with
+the first chunk and ran in real time).
 
 IO classes provided by plugins (``BidiAudioIO``, ``BidiTextIO``, ...) are
 importable from this module by name; they resolve lazily through the plugin
@@ -96,10 +101,20 @@ class PlaybackLedger:
         return self._players > 0
 
     def report(self, item_id: str, played_ms: float) -> None:
-        """Record that ``played_ms`` of ``item_id`` has actually been played."""
+        """Record that ``played_ms`` of ``item_id`` (from its start) has been played."""
         with self._lock:
             if played_ms > self._played.get(item_id, 0.0):
                 self._played[item_id] = played_ms
+
+    def add_heard(self, item_id: str, ms: float) -> None:
+        """Record ``ms`` more of ``item_id`` heard (a player that counts runs of audio).
+
+        The ledger keeps the one count per item, so a player need not; audio
+        of an item the agent never received (or forgot) is not counted.
+        """
+        with self._lock:
+            if item_id in self._received:
+                self._played[item_id] = self._played.get(item_id, 0.0) + ms
 
     # the agent ---------------------------------------------------------------
     def note_audio(self, item_id: str, duration_ms: float, now: float | None = None) -> None:

@@ -16,12 +16,17 @@ Contract the agent relies on:
   :class:`~fullduplex.errors.ModelConnectionError` (``restartable``); the agent
   then calls ``stop()`` and ``start()`` again with the full history.
 - ``send`` may be called from any task while ``receive`` is being iterated.
+- ``answer_pending`` is true while the model owes an answer it has not begun
+  (input queued behind the active response, a response requested but not yet
+  started). ``BidiAgent.run()`` waits for it to clear before ending after its
+  inputs finish, so a burst of typed lines gets every answer. A model that
+  never holds input back simply returns ``False``.
 
-Optional: a model may expose a boolean ``answer_pending`` attribute, true while
-it owes an answer it has not begun (input queued behind the active response,
-a response requested but not yet started). ``BidiAgent.run()`` waits for it
-to clear before ending after its inputs finish, so a burst of typed lines gets
-every answer. Models without it are judged by the events they emit alone.
+Who decides what: the model reports facts (user speech started or stopped,
+audio received for an item, a response started or ended and why, the server
+cutting a response itself) and carries out requests (truncate an item, cancel
+a response). Whether the user interrupted, what they heard and what to cut is
+decided by the agent alone, from those facts and the flags below.
 """
 
 from __future__ import annotations
@@ -56,10 +61,33 @@ class ModelCapabilities:
     text_input: bool = True
     image_input: bool = False
     tools: bool = True
-    #: the model accepts ``BidiAudioTruncateEvent`` to forget unheard audio
+    #: the model accepts ``BidiAudioTruncateEvent`` to forget the unheard end of
+    #: an assistant item; the agent sends one after an interruption only then
     truncation: bool = False
     #: the model can be restarted with history after a ``ModelConnectionError``
     restartable: bool = True
+    #: the server detects the user's turns itself (voice activity) and reports
+    #: them as ``BidiSpeechEvent``; the agent decides interruptions from those
+    server_turn_detection: bool = False
+    #: the server cancels the streaming response by itself when the user starts
+    #: speaking; when false (and ``response_cancel`` is true) the agent sends a
+    #: ``BidiResponseCancelEvent`` on an interruption
+    server_interrupts: bool = False
+    #: the model accepts ``BidiResponseCancelEvent``
+    response_cancel: bool = False
+    #: the provider can resume a dropped session from a handle instead of
+    #: replaying the history into a fresh one
+    resumption: bool = False
+    #: history (replayed items) can be added to a live session; when false it
+    #: can only be given at ``start()``
+    mid_session_history: bool = True
+    #: input sample rates accepted at the SDK boundary; empty means
+    #: ``input_sample_rate`` only
+    input_rates: tuple[int, ...] = ()
+
+    def accepts_input_rate(self, rate: int) -> bool:
+        """Whether input audio at ``rate`` Hz is taken as it is."""
+        return rate == self.input_sample_rate or rate in self.input_rates
 
 
 @runtime_checkable
@@ -95,4 +123,9 @@ class BidiModel(Protocol):
 
     async def stop(self) -> None:
         """Close the connection. Safe to call twice and while ``receive`` runs."""
+        ...
+
+    @property
+    def answer_pending(self) -> bool:
+        """An answer is owed and not yet begun (requested, or queued behind another)."""
         ...

@@ -130,7 +130,10 @@ class FakeModel:
     """A scripted :class:`~fullduplex.model.BidiModel` for tests.
 
     ``send`` raises ``send_error`` when one is set (to simulate a write on a
-    dead socket); ``receive`` plays the script.
+    dead socket); ``receive`` plays the script. The capability flags the agent
+    adapts to are keyword arguments (``truncation=True``,
+    ``server_interrupts=False``...), applied over ``capabilities``;
+    ``answer_pending`` is a plain attribute a test sets.
     """
 
     def __init__(
@@ -139,10 +142,30 @@ class FakeModel:
         *,
         capabilities: ModelCapabilities | None = None,
         model_id: str = "fake-model",
+        truncation: bool | None = None,
+        server_turn_detection: bool | None = None,
+        server_interrupts: bool | None = None,
+        response_cancel: bool | None = None,
+        resumption: bool | None = None,
+        mid_session_history: bool | None = None,
+        input_rates: tuple[int, ...] | None = None,
         **capability_overrides: Any,
     ) -> None:
+        flags = {
+            "truncation": truncation,
+            "server_turn_detection": server_turn_detection,
+            "server_interrupts": server_interrupts,
+            "response_cancel": response_cancel,
+            "resumption": resumption,
+            "mid_session_history": mid_session_history,
+            "input_rates": input_rates,
+        }
+        overrides: dict[str, Any] = {k: v for k, v in flags.items() if v is not None}
+        overrides.update(capability_overrides)
         base = capabilities or ModelCapabilities()
-        self._capabilities = attrs.evolve(base, **capability_overrides)
+        self._capabilities = attrs.evolve(base, **overrides)
+        #: what ``answer_pending`` reports (a test sets it)
+        self.pending_answer = False
         self._model_id = model_id
         self.script: list[Step] = list(script)
         self.position = 0
@@ -163,6 +186,10 @@ class FakeModel:
     @property
     def model_id(self) -> str:
         return self._model_id
+
+    @property
+    def answer_pending(self) -> bool:
+        return self.pending_answer
 
     async def start(
         self,

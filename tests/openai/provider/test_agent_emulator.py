@@ -13,6 +13,7 @@ from fullduplex.events import (
     BidiConnectionRestartEvent,
     BidiInterruptionEvent,
     BidiOutputEvent,
+    BidiResponseCompleteEvent,
     BidiTranscriptStreamEvent,
     ToolResultEvent,
 )
@@ -221,3 +222,45 @@ async def test_interruption_truncates_to_the_played_milliseconds(emu: Emulator) 
     assert len(truncates) == 1
     assert truncates[0]["audio_end_ms"] == 650
     assert truncates[0]["item_id"] == interruptions[0].item_id
+
+
+class FirstAudio(RecordingOutput):
+    """Records events; opens a gate at the first assistant audio."""
+
+    def __init__(self, gate: asyncio.Event) -> None:
+        super().__init__()
+        self.gate = gate
+
+    async def __call__(self, event: BidiOutputEvent) -> None:
+        await super().__call__(event)
+        if isinstance(event, BidiAudioStreamEvent):
+            self.gate.set()
+
+
+async def test_barge_in_with_interrupt_response_off_is_cancelled_by_the_agent() -> None:
+    # The server leaves the response running when the user speaks
+    # (interrupt_response false): the agent decides it was an interruption and
+    # asks for the cancel; the response ends as "interrupted".
+    turn = {"type": "server_vad", "interrupt_response": False}
+    async with Emulator(api_key=KEY, port=0, pace=1.0) as emu:
+        model = BidiOpenAIRealtimeModel(
+            provider_config={"inference": {"audio": {"input": {"turn_detection": turn}}}},
+            client_config={"api_key": KEY, "base_url": emu.base_url},
+        )
+        assert not model.capabilities.server_interrupts
+        agent = BidiAgent(model=model, settle_timeout_s=10)
+        speaking = asyncio.Event()
+        output = FirstAudio(speaking)
+        speech = tone_pcm16(400) + silence_pcm16(800)
+        chunks = [BidiAudioInputEvent(speech[i : i + 4800]) for i in range(0, len(speech), 4800)]
+        story = "tell me a very long story about the sea, the ships and the sailors"
+        async with asyncio.timeout(30):
+            await agent.run(inputs=[ScriptedInput([story, speaking, *chunks])], outputs=[output])
+        cancels = [e for e in emu.received if e["type"] == "response.cancel"]
+    [interruption] = output.of(BidiInterruptionEvent)
+    assert len(cancels) == 1
+    assert cancels[0]["response_id"] == interruption.response_id
+    ends = {e.response_id: e.stop_reason for e in output.of(BidiResponseCompleteEvent)}
+    assert ends[interruption.response_id] == "interrupted"
+    assistant = [m for m in agent.messages if m["role"] == "assistant"]
+    assert assistant[0].get("interrupted") is True

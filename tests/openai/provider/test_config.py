@@ -11,7 +11,7 @@ from fullduplex.errors import ConfigurationError
 from fullduplex.messages import Message
 from fullduplex_openai import BidiOpenAIRealtimeModel
 from fullduplex_openai.config import auth_headers, resolve
-from fullduplex_openai.history import history_items, needs_answer
+from fullduplex_openai.protocol.replay import history_items, needs_answer
 
 KEY = "sk-test-SECRET-0123456789"
 

@@ -16,7 +16,6 @@ from fullduplex.errors import (
 from fullduplex.events import (
     BidiAudioStreamEvent,
     BidiErrorEvent,
-    BidiInterruptionEvent,
     BidiLatencyEvent,
     BidiResponseCompleteEvent,
     BidiResponseStartEvent,
@@ -363,7 +362,6 @@ def test_audio_delta_is_decoded_bytes_with_ids() -> None:
     assert isinstance(event, BidiAudioStreamEvent)
     assert event.audio == b"\x01\x00" * 240
     assert (event.response_id, event.item_id, event.sample_rate) == ("resp_1", "item_A", 24000)
-    assert proto.audio_received_ms("item_A") == 10
 
 
 def test_latency_from_speech_end_to_first_audio() -> None:
@@ -415,116 +413,116 @@ def test_output_converter_applies_per_item() -> None:
     assert (tail.item_id, len(tail.audio)) == ("item_B", 240)
 
 
-# ---------------------------------------------------------------- interruption
+# ------------------------------------------- user speech: facts, not decisions
 
 
-def test_barge_in_during_response_interrupts_with_received_ms() -> None:
+def test_speech_during_a_response_is_reported_as_a_fact_only() -> None:
+    # Whether it interrupts is the agent's decision (its playback ledger): the
+    # protocol neither emits an interruption nor drops the audio that follows.
     proto = make()
     proto.handle(created())
     proto.handle(audio(nbytes=48 * 700))
     out = proto.handle(
         {"type": "input_audio_buffer.speech_started", "item_id": "item_U2", "audio_start_ms": 3000}
     )
-    assert out == [
-        BidiSpeechEvent("started", "item_U2", 3000),
-        BidiInterruptionEvent("user_speech", "resp_1", "item_A", 700),
-    ]
-    assert proto.outbox == []  # the server cancels by itself (interrupt_response on)
-    # audio of the interrupted item still in flight is dropped, not played
-    assert proto.handle(audio(nbytes=480)) == []
-    # a second speech start does not interrupt the same item twice
-    again = proto.handle({"type": "input_audio_buffer.speech_started", "item_id": "x"})
-    assert not any(isinstance(e, BidiInterruptionEvent) for e in again)
+    assert out == [BidiSpeechEvent("started", "item_U2", 3000)]
+    assert proto.outbox == []
+    (late,) = proto.handle(audio(nbytes=480))
+    assert isinstance(late, BidiAudioStreamEvent)
+    assert late.item_id == "item_A"
 
 
-def test_barge_in_while_finished_audio_may_still_play() -> None:
-    clock = Clock()
-    proto = make(clock)
-    proto.handle(created())
-    proto.handle(audio(nbytes=48 * 2000))  # two seconds of audio
-    proto.handle(done())
-    clock.t += 0.5  # half a second later the player is still going
-    out = proto.handle({"type": "input_audio_buffer.speech_started", "item_id": "u"})
-    assert BidiInterruptionEvent("user_speech", "resp_1", "item_A", 2000) in out
-
-
-def test_speech_long_after_playback_is_not_an_interruption() -> None:
-    clock = Clock()
-    proto = make(clock)
-    proto.handle(created())
-    proto.handle(audio(nbytes=48 * 500))
-    proto.handle(done())
-    clock.t += 30
-    out = proto.handle({"type": "input_audio_buffer.speech_started", "item_id": "u"})
-    assert out == [BidiSpeechEvent("started", "u", 0)]
-
-
-def test_no_interruption_without_any_audio() -> None:
-    proto = make()
-    proto.handle(created())
-    out = proto.handle({"type": "input_audio_buffer.speech_started", "item_id": "u"})
-    assert out == [BidiSpeechEvent("started", "u", 0)]
-
-
-def test_interrupt_response_off_cancels_first() -> None:
-    session = {
+def test_server_interrupts_follows_the_turn_detection_setting() -> None:
+    assert make().server_interrupts  # the server's default VAD cuts the response itself
+    off = {
         **SESSION,
         "audio": {
             "input": {"turn_detection": {"type": "server_vad", "interrupt_response": False}},
             "output": {},
         },
     }
-    proto = make(session=session)
+    assert not make(session=off).server_interrupts
+    assert make(session=off).server_turn_detection
+    none = {**SESSION, "audio": {"input": {"turn_detection": None}, "output": {}}}
+    assert not make(session=none).server_turn_detection
+
+
+def test_a_cancel_asked_for_the_users_speech_ends_as_interrupted() -> None:
+    proto = make()
     proto.handle(created())
     proto.handle(audio())
-    proto.handle({"type": "input_audio_buffer.speech_started", "item_id": "u"})
-    assert sent_types(proto) == ["response.cancel"]
+    assert proto.cancel("resp_1", "user_speech")
+    assert proto.outbox == [
+        {"type": "response.cancel", "event_id": "fd_response_cancel", "response_id": "resp_1"}
+    ]
     cancelled = done(
         status="cancelled", status_details={"type": "cancelled", "reason": "client_cancelled"}
     )
     completes = [e for e in proto.handle(cancelled) if isinstance(e, BidiResponseCompleteEvent)]
-    # the user's barge-in ended it, whoever sent the cancel
     assert [e.stop_reason for e in completes] == ["interrupted"]
 
 
-@pytest.mark.parametrize(
-    ("received_bytes", "heard_ms", "expected"),
-    [
-        (48 * 1000, 400, 400),  # truncate to what was heard
-        (48 * 1000, 400.7, 400),  # integer
-        (48 * 1000, 5000, None),  # heard everything: nothing to forget, nothing sent
-        (48 * 1000, -5, 0),
-        (0, 100, None),  # never for an item without audio
-    ],
-)
-def test_truncate_is_clamped_integer_and_never_needless(
-    received_bytes: int, heard_ms: float, expected: int | None
-) -> None:
+def test_a_cancel_for_another_reason_ends_as_cancelled() -> None:
     proto = make()
-    if received_bytes:
-        proto.handle(audio(nbytes=received_bytes))
-    sent = proto.truncate("item_A", heard_ms)  # type: ignore[arg-type]
-    if expected is None:
-        assert not sent
-        assert proto.outbox == []
-    else:
-        assert proto.outbox == [
-            {
-                "type": "conversation.item.truncate",
-                "item_id": "item_A",
-                "content_index": 0,
-                "audio_end_ms": expected,
-            }
-        ]
+    proto.handle(created())
+    assert proto.cancel(None, "client")
+    assert proto.outbox == [{"type": "response.cancel", "event_id": "fd_response_cancel"}]
+    cancelled = done(status="cancelled", status_details={"reason": "client_cancelled"})
+    completes = [e for e in proto.handle(cancelled) if isinstance(e, BidiResponseCompleteEvent)]
+    assert [e.stop_reason for e in completes] == ["cancelled"]
 
 
-def test_truncate_of_an_earlier_item_uses_its_own_length() -> None:
+def test_nothing_to_cancel_sends_nothing() -> None:
     proto = make()
-    proto.handle(audio(item="item_A", nbytes=48 * 300))
-    proto.handle(audio(item="item_B", nbytes=48 * 900))
-    assert proto.truncate("item_A", 1000) is False
-    assert proto.truncate("item_B", 1000) is False
-    assert proto.truncate("item_B", 100) is True
+    assert not proto.cancel("resp_1", "user_speech")
+    assert proto.outbox == []
+
+
+def test_truncate_is_sent_as_asked_and_tagged() -> None:
+    # the agent's ledger clamped the figure once; the protocol does not again
+    proto = make()
+    proto.truncate("item_A", 400)
+    assert proto.outbox == [
+        {
+            "type": "conversation.item.truncate",
+            "event_id": "fd_item_truncate",
+            "item_id": "item_A",
+            "content_index": 0,
+            "audio_end_ms": 400,
+        }
+    ]
+
+
+def test_the_refusal_of_our_truncate_is_recognised_by_its_event_id() -> None:
+    proto = make()
+    proto.truncate("item_A", 5000)
+    refusal = {
+        "type": "error",
+        "error": {
+            "type": "invalid_request_error",
+            "code": "invalid_value",
+            "message": "Audio content of 1000ms is already shorter than 5000ms",
+            "param": "audio_end_ms",
+            "event_id": "fd_item_truncate",
+        },
+    }
+    assert proto.handle(refusal) == []
+    # the same words from another request are an error like any other
+    other = {"type": "error", "error": {**refusal["error"], "event_id": "evt_9"}}
+    (error,) = proto.handle(other)
+    assert isinstance(error, BidiErrorEvent)
+
+
+def test_the_refusal_of_our_truncate_does_not_cancel_an_awaited_answer() -> None:
+    proto = make()
+    proto.text_input("hi")
+    proto.truncate("item_A", 10)
+    refusal = {
+        "type": "error",
+        "error": {"type": "invalid_request_error", "message": "no", "event_id": "fd_item_truncate"},
+    }
+    proto.handle(refusal)
+    assert proto.answer_pending  # still waiting for response.created
 
 
 # ------------------------------------------------------------- response lifecycle
@@ -784,4 +782,31 @@ def test_reset_forgets_the_connection_state() -> None:
     proto.handle(audio())
     proto.reset()
     assert proto.at_pause()
-    assert proto.audio_received_ms("item_A") == 0
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        b'{"type": "response.output_audio.delta", "delta": "AQA=", "item_id": "i", '
+        b'"response_id": "r"}',
+        b'{"type": "response.output_audio.delta", "delta": "not base64!", "item_id": "i"}',
+        b'{"type": "response.output_audio.delta"}',
+        b'{"type": "no.such.event"}',
+        b'{"type": ["not", "a", "string"]}',
+        b"[1, 2, 3]",
+        b'"just a string"',
+        b'{"type": "error", "error": {"message": "boom", "code": "x"}}',
+        b'{"type": "input_audio_buffer.speech_started", "item_id": 5}',
+    ],
+)
+def test_a_raw_frame_gives_what_its_parsed_event_gives(frame: bytes) -> None:
+    # start() and receive() both use handle_frame: it must agree with handle()
+    import json
+
+    assert make().handle_frame(frame) == make().handle(json.loads(frame))
+
+
+def test_a_frame_that_is_not_json_is_reported() -> None:
+    (error,) = make().handle_frame(b"{nope")
+    assert isinstance(error, BidiErrorEvent)
+    assert error.code == "malformed_event"

@@ -23,9 +23,10 @@ import attrs
 
 
 class PlaybackReporter(Protocol):
-    """Where heard milliseconds go (a :class:`~fullduplex.io.PlaybackLedger`)."""
+    """Where heard milliseconds go (a :class:`~fullduplex.io.PlaybackLedger`, which
+    keeps the one count per item: the buffer reports runs, never positions)."""
 
-    def report(self, item_id: str, played_ms: float) -> None: ...
+    def add_heard(self, item_id: str, ms: float) -> None: ...
 
 
 @attrs.define(slots=True)
@@ -40,9 +41,9 @@ class _Segment:
     """A run of one item's audio inside one device block, waiting to be heard."""
 
     item_id: str
-    start_ms: float  # the item's position where this run begins
     duration_ms: float
     dac_time: float  # when its first frame reaches the DAC (stream clock, seconds)
+    reported_ms: float = 0.0  # how much of this run was already reported heard
 
 
 class PlaybackBuffer:
@@ -59,7 +60,6 @@ class PlaybackBuffer:
         self._chunks: deque[_Chunk] = deque()
         self._buffered_bytes = 0
         # touched by the device thread only
-        self._item_ms: dict[str, float] = {}
         self._pending: deque[_Segment] = deque()
         self._silence = b""
 
@@ -108,11 +108,8 @@ class PlaybackBuffer:
                 take = min(size - pos, len(chunk.data) - chunk.offset)
                 out[pos : pos + take] = chunk.data[chunk.offset : chunk.offset + take]
                 if chunk.item_id is not None:
-                    start = self._item_ms.get(chunk.item_id, 0.0)
-                    duration = take * ms_per_byte
-                    self._item_ms[chunk.item_id] = start + duration
                     seg_dac = dac_time + pos * ms_per_byte / 1000.0
-                    self._pending.append(_Segment(chunk.item_id, start, duration, seg_dac))
+                    self._pending.append(_Segment(chunk.item_id, take * ms_per_byte, seg_dac))
                 chunk.offset += take
                 pos += take
                 if chunk.offset >= len(chunk.data):
@@ -134,20 +131,18 @@ class PlaybackBuffer:
         self._pending.clear()
 
     def report_heard(self, now: float) -> None:
-        """Report every item's audio whose DAC time has passed by ``now``."""
+        """Report every run of an item's audio whose DAC time has passed by ``now``."""
         pending = self._pending
+        reporter = self._reporter
         while pending:
             seg = pending[0]
             elapsed_ms = (now - seg.dac_time) * 1000.0
             if elapsed_ms <= 0.0:
                 return
-            heard = seg.start_ms + min(seg.duration_ms, elapsed_ms)
-            if self._reporter is not None:
-                self._reporter.report(seg.item_id, heard)
+            heard = min(seg.duration_ms, elapsed_ms)
+            if reporter is not None and heard > seg.reported_ms:
+                reporter.add_heard(seg.item_id, heard - seg.reported_ms)
+            seg.reported_ms = heard
             if elapsed_ms < seg.duration_ms:
                 return
             pending.popleft()
-        if len(self._item_ms) > 256:
-            # keep the bookkeeping of recent items only
-            for key in list(self._item_ms)[:128]:
-                del self._item_ms[key]

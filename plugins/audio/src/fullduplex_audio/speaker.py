@@ -3,8 +3,9 @@
 Audio events are converted to the device's format on the event loop and queued
 in a :class:`~fullduplex_audio.playback.PlaybackBuffer`; the PortAudio callback
 drains it one block at a time on its own thread. An interruption clears the
-buffer and remembers the interrupted item, so chunks of it still in flight are
-dropped instead of played.
+buffer and what the device holds. Late chunks of the interrupted item never
+arrive here: the agent drops them (it decided the interruption), so the
+speaker keeps no list of its own.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from fullduplex.events import (
@@ -45,7 +45,6 @@ class SpeakerOutput:
         self._buffer: PlaybackBuffer | None = None
         self._ledger: PlaybackLedger | None = None
         self._converters: dict[tuple[int, int], PcmConverter] = {}
-        self._interrupted: deque[str] = deque(maxlen=32)
         self._latency_s = 0.0
         self._timestamps = True
 
@@ -89,8 +88,6 @@ class SpeakerOutput:
         if buffer is None or fmt is None:
             return
         if isinstance(event, BidiAudioStreamEvent):
-            if event.item_id is not None and event.item_id in self._interrupted:
-                return
             if event.format != "pcm16":
                 return
             converter = self._converter(event.sample_rate, event.channels, fmt)
@@ -101,8 +98,6 @@ class SpeakerOutput:
             if buffer.clear() > 0 or buffer.has_unplayed:
                 # drop what the device itself still holds, too
                 await asyncio.to_thread(self._flush_device, buffer)
-            if event.item_id is not None:
-                self._interrupted.append(event.item_id)
             for converter in self._converters.values():
                 converter.reset()
         elif isinstance(event, BidiResponseCompleteEvent):

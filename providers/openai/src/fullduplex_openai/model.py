@@ -1,10 +1,12 @@
 """``BidiOpenAIRealtimeModel``: the OpenAI Realtime GA protocol as a ``BidiModel``.
 
 It ties the pieces together: :mod:`.config` validated the user's dicts once,
-:mod:`.transport` opens the websocket, :mod:`.protocol` holds the conversation
-rules and turns frames into events, :mod:`.history` replays a conversation
-into a fresh connection. ``receive()`` reads the socket itself and runs the
-protocol inline, with no queue or task hop per event, because that loop is the
+:mod:`.transport` opens the websocket, :mod:`.protocol` holds every wire shape
+(in and out, replay items and input audio frames included) and the response
+lifecycle. This module only moves frames and runs timers: ``start()`` and
+``receive()`` hand each frame to the same
+:meth:`~.protocol.RealtimeProtocol.handle_frame`; ``receive()`` reads the
+socket itself, with no queue or task hop per event, because that loop is the
 hot path (one iteration per audio chunk).
 
 Connection lifetime: ``client_config["timeout_s"]`` ends a connection before
@@ -53,6 +55,7 @@ from fullduplex.events import (
     BidiImageInputEvent,
     BidiInputEvent,
     BidiOutputEvent,
+    BidiResponseCancelEvent,
     BidiTextInputEvent,
     ToolResultEvent,
 )
@@ -61,7 +64,6 @@ from fullduplex.model import ModelCapabilities
 from . import transport
 from .audio_convert import InputAudioConverter, output_converter_factory
 from .config import ResolvedConfig, auth_headers, current_key, resolve
-from .history import history_items, needs_answer, unanswered_calls
 from .protocol import RealtimeProtocol
 
 if TYPE_CHECKING:
@@ -71,9 +73,6 @@ if TYPE_CHECKING:
     from fullduplex.tools import ToolSpec
 
 logger = logging.getLogger("fullduplex_openai.model")
-
-_APPEND_HEAD = b'{"type":"input_audio_buffer.append","audio":"'
-_APPEND_TAIL = b'"}'
 
 
 def _soft_margin(timeout_s: float) -> float:
@@ -136,16 +135,7 @@ class BidiOpenAIRealtimeModel:
         self._key_source = key
         #: the key of the current connection, redacted from server text
         self._secrets: tuple[str, ...] = ()
-        self._capabilities = ModelCapabilities(
-            input_sample_rate=config.input_rate,
-            output_sample_rate=config.output_rate,
-            channels=config.channels,
-            audio_format=config.format,
-            image_input=True,
-            truncation=True,
-            restartable=True,
-        )
-        self._protocol = RealtimeProtocol(
+        self._protocol = proto = RealtimeProtocol(
             model_id=model_id,
             base_session=config.base_session,
             wire_format=config.format,
@@ -155,6 +145,21 @@ class BidiOpenAIRealtimeModel:
                 config.wire_rate, config.output_rate, config.channels
             ),
             create_timeout_s=config.response_start_timeout_s,
+        )
+        self._capabilities = ModelCapabilities(
+            input_sample_rate=config.input_rate,
+            output_sample_rate=config.output_rate,
+            channels=config.channels,
+            audio_format=config.format,
+            image_input=True,
+            truncation=True,
+            restartable=True,
+            server_turn_detection=proto.server_turn_detection,
+            server_interrupts=proto.server_interrupts,
+            response_cancel=True,
+            resumption=False,
+            mid_session_history=True,
+            input_rates=(config.input_rate,),
         )
         self._input = InputAudioConverter(config.format, config.wire_rate)
         self._conn: _Connection | None = None
@@ -223,16 +228,11 @@ class BidiOpenAIRealtimeModel:
         try:
             async with asyncio.timeout(config.connect_timeout_s):
                 await self._send_json(conn, proto.session_update(system_prompt, tools))
-                history = list(messages or ())
-                proto.expect_results(unanswered_calls(history))
-                for event in history_items(history):
+                for event in proto.replay(list(messages or ()), cut_off=self._cut_off):
                     await self._send_json(conn, event)
-                if needs_answer(history, cut_off=self._cut_off):
-                    proto.request_response()
                 await self._flush(conn)
                 while not (proto.session_created and proto.session_updated):
-                    raw = await ws.recv(decode=False)
-                    self._early.extend(self._handle_raw(raw))
+                    self._early.extend(proto.handle_frame(await ws.recv(decode=False)))
                     await self._flush(conn)
             # Only a confirmed session has taken the owed answer over: a start
             # that fails before this leaves it owed to the next attempt.
@@ -329,14 +329,6 @@ class BidiOpenAIRealtimeModel:
 
     # ------------------------------------------------------------- receive
 
-    def _handle_raw(self, raw: str | bytes) -> list[BidiOutputEvent]:
-        """Events for one frame; one that is not JSON is reported, not fatal."""
-        try:
-            parsed = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            return self._protocol.malformed_frame(str(exc))
-        return self._protocol.handle(parsed)
-
     def _map_closed(self, exc: BaseException, *, during: str) -> ModelError | None:
         from websockets.exceptions import ConnectionClosed
 
@@ -406,9 +398,8 @@ class BidiOpenAIRealtimeModel:
             yield event
         ws = conn.ws
         recv = ws.recv
-        loads = orjson.loads
-        handle = self._protocol.handle
         proto = self._protocol
+        handle_frame = proto.handle_frame
         while True:
             try:
                 raw = await recv(decode=False)  # orjson parses bytes: skip the str decode
@@ -424,13 +415,7 @@ class BidiOpenAIRealtimeModel:
                 late, self._late = self._late, []
                 for event in late:
                     yield event
-            try:
-                parsed = loads(raw)
-            except orjson.JSONDecodeError as exc:
-                events = proto.malformed_frame(str(exc))
-            else:
-                events = handle(parsed)
-            for event in events:
+            for event in handle_frame(raw):
                 yield event
             if conn.stopping:
                 return  # stop() ran while the consumer held an event
@@ -452,8 +437,7 @@ class BidiOpenAIRealtimeModel:
             data = self._input.convert(event)
             if not data:
                 return
-            frame = _APPEND_HEAD + b2a_base64(data, newline=False) + _APPEND_TAIL
-            await self._send_raw(conn, frame)
+            await self._send_raw(conn, proto.audio_append(data))
             return
         if isinstance(event, BidiTextInputEvent):
             proto.text_input(event.text, event.role)
@@ -461,6 +445,8 @@ class BidiOpenAIRealtimeModel:
             proto.tool_result(event.call_id, event.content)
         elif isinstance(event, BidiAudioTruncateEvent):
             proto.truncate(event.item_id, event.audio_end_ms)
+        elif isinstance(event, BidiResponseCancelEvent):
+            proto.cancel(event.response_id, event.reason)
         elif isinstance(event, BidiImageInputEvent):
             proto.image_input(
                 b2a_base64(event.image, newline=False).decode("ascii"), event.mime_type
@@ -469,7 +455,7 @@ class BidiOpenAIRealtimeModel:
             raise EventError(
                 f"event: {type(event).__name__} cannot be sent to the model; accepted: "
                 "BidiTextInputEvent, BidiAudioInputEvent, BidiImageInputEvent, "
-                "ToolResultEvent, BidiAudioTruncateEvent"
+                "ToolResultEvent, BidiAudioTruncateEvent, BidiResponseCancelEvent"
             )
         await self._flush(conn)
 

@@ -1,4 +1,4 @@
-"""Replay a fullduplex history into a fresh Realtime connection.
+"""Replay items: a fullduplex history recreated in a fresh Realtime connection.
 
 A new connection (first start with ``messages=``, or a restart after a drop or
 ``timeout_s``) knows nothing of the conversation so far. The GA protocol lets a
@@ -15,9 +15,7 @@ from typing import Any
 
 from fullduplex.messages import Message
 
-
-def _create(item: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "conversation.item.create", "item": item}
+from .client import item_create as _create
 
 
 def _image_url(block: Any) -> str | None:

@@ -1,0 +1,128 @@
+"""The agent's one place for deciding that the user interrupted the assistant.
+
+Providers only report facts: the user started speaking (``BidiSpeechEvent``),
+audio arrived for an item, a response started or ended, or (for a server
+that says so itself) that it cut a response (``BidiInterruptionEvent``). From
+those facts and the :class:`~fullduplex.io.PlaybackLedger` (fed by the outputs'
+playback reports, wall clock since the item's first audio as the documented
+fallback) this module decides:
+
+- whether the user's speech is an interruption: it is while the assistant's
+  last audio item still streams or was not all heard;
+- which item was cut and how much of it the user heard (clamped once, by the
+  ledger, to the audio received);
+- which late chunks to drop: every chunk of a cut item, checked on the audio
+  hot path by a set lookup (:attr:`Interruptions.cut`).
+
+What the agent then does (tell the outputs, truncate, cancel, mark history)
+is in :class:`._dispatch.ModelEvents` (``_carry_out``); which of those requests a
+provider can take is read from its ``ModelCapabilities``.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import attrs
+
+from .events import BidiInterruptionEvent
+from .io import PlaybackLedger
+
+#: cut items remembered (their late chunks are dropped, their history marked)
+_MAX_CUT = 64
+
+
+@attrs.frozen(slots=True)
+class Cut:
+    """One decided interruption: the item cut short and what the user heard of it."""
+
+    item_id: str | None
+    response_id: str | None
+    #: milliseconds heard, already within the audio received
+    heard_ms: int
+    received_ms: int
+    #: the item's response was still streaming when the user spoke
+    streaming: bool
+
+    @property
+    def fully_heard(self) -> bool:
+        """Everything received was heard: nothing to forget."""
+        return self.item_id is None or self.heard_ms >= self.received_ms
+
+
+class Interruptions:
+    """Tracks the assistant's last audio item and the items the user cut short."""
+
+    __slots__ = ("_order", "cut", "last_item", "last_response", "ledger")
+
+    def __init__(self, ledger: PlaybackLedger) -> None:
+        self.ledger = ledger
+        #: items cut short: their late chunks never reach an output
+        self.cut: set[str] = set()
+        self._order: deque[str] = deque()
+        #: the item (and its response) of the last audio chunk, kept by the agent's hot path
+        self.last_item: str | None = None
+        self.last_response: str | None = None
+
+    def reset(self) -> None:
+        """Forget everything (a new conversation)."""
+        self.cut.clear()
+        self._order.clear()
+        self.last_item = None
+        self.last_response = None
+
+    def on_speech_started(
+        self, active_response: str | None, now: float | None = None
+    ) -> Cut | None:
+        """The user started speaking: the cut it makes, or ``None`` when it cuts nothing.
+
+        An interruption needs an assistant item with audio that is still
+        streaming (its response is the active one) or not fully heard; an item
+        is cut once.
+        """
+        item = self.last_item
+        if item is None or item in self.cut:
+            return None
+        ledger = self.ledger
+        received = int(ledger.received_ms(item))
+        if received <= 0:
+            return None
+        response = self.last_response
+        streaming = active_response is not None and response in (None, active_response)
+        heard = ledger.heard_ms(item, now)
+        if not streaming and heard >= received:
+            return None  # the answer was over and heard: the user just takes the turn
+        self._mark(item)
+        return Cut(item, response or active_response, heard, received, streaming)
+
+    def on_reported(
+        self, event: BidiInterruptionEvent, active_response: str | None, now: float | None = None
+    ) -> Cut | None:
+        """The provider says the server cut a response: the cut, or ``None`` when moot.
+
+        The item is the event's when audio of it arrived, else the last audio
+        item (a server may not know which item the user heard). Nothing is cut
+        when that item was already cut, or when no response is active and
+        everything was heard.
+        """
+        ledger = self.ledger
+        item = event.item_id
+        if item is None or ledger.received_ms(item) <= 0:
+            item = self.last_item
+        if item is not None and item in self.cut:
+            return None
+        received = int(ledger.received_ms(item)) if item is not None else 0
+        heard = ledger.heard_ms(item, now) if item is not None else 0
+        fully_heard = item is None or heard >= received
+        if active_response is None and fully_heard:
+            return None
+        if item is not None:
+            self._mark(item)
+        response = event.response_id or self.last_response
+        return Cut(item, response, heard, received, active_response is not None)
+
+    def _mark(self, item: str) -> None:
+        self.cut.add(item)
+        self._order.append(item)
+        if len(self._order) > _MAX_CUT:
+            self.cut.discard(self._order.popleft())
