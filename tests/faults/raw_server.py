@@ -18,6 +18,7 @@ from typing import Any
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
 
 #: the pseudo close code for "no close frame at all" (the TCP connection is aborted)
 ABORT = 1006
@@ -167,23 +168,48 @@ class RawConn:
 
 
 Script = Callable[[RawConn], Awaitable[None]]
+#: runs during the opening handshake of the n-th connection (0-based), before the
+#: server answers the HTTP upgrade: a test can hold a client in the middle of connecting
+Handshake = Callable[[int], Awaitable[None]]
 
 
 class RawServer:
-    """``async with RawServer([script0, script1, ...]) as server``; the last script repeats."""
+    """``async with RawServer([script0, script1, ...]) as server``; the last script repeats.
 
-    def __init__(self, scripts: Sequence[Script]) -> None:
+    ``handshake`` (optional) runs in each opening handshake; ``port`` 0 picks a free
+    port, another number reopens a server where an earlier one was (an outage test).
+    """
+
+    def __init__(
+        self, scripts: Sequence[Script], *, handshake: Handshake | None = None, port: int = 0
+    ) -> None:
         if not scripts:
             raise ValueError("RawServer needs at least one script")
         self.scripts = list(scripts)
         self.conns: list[RawConn] = []
+        #: every connection that reached the server, also those still in (or that never
+        #: got past) the opening handshake, in the order they arrived
+        self.handshakes: list[ServerConnection] = []
+        self._handshake = handshake
+        self._port = port
         self._server: Server | None = None
 
     @property
-    def base_url(self) -> str:
+    def port(self) -> int:
         assert self._server is not None
-        port = self._server.sockets[0].getsockname()[1]
-        return f"http://127.0.0.1:{port}/v1"
+        port: int = self._server.sockets[0].getsockname()[1]
+        return port
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    async def _process_request(self, ws: ServerConnection, _request: Request) -> Response | None:
+        index = len(self.handshakes)
+        self.handshakes.append(ws)
+        if self._handshake is not None:
+            await self._handshake(index)
+        return None  # go on with the upgrade
 
     async def _handle(self, ws: ServerConnection) -> None:
         conn = RawConn(len(self.conns), ws)
@@ -197,12 +223,19 @@ class RawServer:
             return
 
     async def __aenter__(self) -> RawServer:
-        self._server = await serve(self._handle, "127.0.0.1", 0, max_size=None, ping_interval=None)
+        self._server = await serve(
+            self._handle,
+            "127.0.0.1",
+            self._port,
+            max_size=None,
+            ping_interval=None,
+            process_request=self._process_request,
+        )
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         assert self._server is not None
-        for conn in self.conns:  # half-open ones would wait out a close handshake
-            conn.ws.transport.abort()
+        for ws in self.handshakes:  # half-open ones would wait out a close handshake
+            ws.transport.abort()
         self._server.close()
         await self._server.wait_closed()

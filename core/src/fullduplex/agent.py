@@ -579,6 +579,8 @@ class BidiAgent:
             self._fanout = fanout
             await fanout.start(self)
             await self.start()
+            if not self._started:
+                return  # stop() won the race with start(): there is nothing to run
             for source in inputs:
                 await source.start(self)
                 started_inputs.append(source)

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 import websockets
-from conftest import KEY
 
+from conftest import KEY
 from fullduplex_openai.emulator import Emulator, Faults
 
 USER_HI = {

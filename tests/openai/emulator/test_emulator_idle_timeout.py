@@ -11,8 +11,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import KEY, ask, assert_valid_frames, recv_until
 
+from conftest import KEY, ask, assert_valid_frames, recv_until
 from fullduplex_emulator import DefaultResponder, TurnContext
 from fullduplex_openai.emulator import Emulator, Frame, RealtimeSession
 from fullduplex_openai.emulator.synth import silence_pcm16, tone_pcm16

@@ -8,9 +8,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import KEY, ask, recv_until, user_message
 
 import openai
+from conftest import KEY, ask, recv_until, user_message
 from fullduplex_openai.emulator import DefaultResponder, Emulator
 from fullduplex_openai.emulator.synth import silence_pcm16, tone_pcm16
 from openai import AsyncOpenAI

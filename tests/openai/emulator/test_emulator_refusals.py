@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 import websockets
-from conftest import KEY, recv_until
 
+from conftest import KEY, recv_until
 from fullduplex_openai.emulator import Emulator
 from fullduplex_openai.emulator.synth import tone_pcm16
 from openai import AsyncOpenAI

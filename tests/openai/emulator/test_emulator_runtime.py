@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 import websockets
-from conftest import KEY, ask, assert_valid_server_events, recv_until
 
+from conftest import KEY, ask, assert_valid_server_events, recv_until
 from fullduplex_emulator.arithmetic import evaluate, find_arithmetic
 from fullduplex_openai.emulator import (
     Emulator,

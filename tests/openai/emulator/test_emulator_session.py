@@ -6,8 +6,8 @@ import base64
 from typing import Any
 
 import pytest
-from conftest import assert_valid_frames
 
+from conftest import assert_valid_frames
 from fullduplex_openai.emulator import Frame, RealtimeSession
 from fullduplex_openai.emulator.synth import silence_pcm16, tone_pcm16
 

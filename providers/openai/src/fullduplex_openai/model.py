@@ -283,7 +283,13 @@ class BidiOpenAIRealtimeModel:
         # may never get to (or that sits behind unread frames): close, then drop.
         conn.ws.close_timeout = transport.STOP_CLOSE_TIMEOUT_S
         try:
-            await conn.ws.close()
+            # websockets bounds only the wait for the peer's close frame, not the
+            # write of ours: behind a full send buffer (a peer that stopped reading)
+            # close() would wait for ever, so bound it all and drop the socket.
+            async with asyncio.timeout(transport.STOP_CLOSE_TIMEOUT_S):
+                await conn.ws.close()
+        except TimeoutError:
+            conn.ws.transport.abort()
         except Exception:  # a broken socket is closed all the same
             logger.debug("error while closing the websocket", exc_info=True)
         if task is not None:
