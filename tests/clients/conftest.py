@@ -18,9 +18,9 @@ import pytest
 if os.environ.get("FULLDUPLEX_CLIENTS") != "1":
     collect_ignore_glob = ["test_*.py"]
 
-from fullduplex_openai.emulator import Emulator  # noqa: E402
+from fullduplex_openai.emulator import Emulator
 
-from .kit import KEY, assert_openai_server_events  # noqa: E402
+from .kit import KEY, assert_openai_server_events
 
 
 def _in_ci() -> bool:
@@ -32,7 +32,9 @@ def require(module: str, requirement: str) -> ModuleType:
     try:
         return importlib.import_module(module)
     except ImportError as exc:
-        reason = f"{requirement} is not installed ({exc}); pip install -r tests/clients/requirements.txt"
+        reason = (
+            f"{requirement} is not installed ({exc}); pip install -r tests/clients/requirements.txt"
+        )
         if _in_ci():
             pytest.fail(f"CI=true but a checked client is missing: {reason}")
         pytest.skip(reason, allow_module_level=True)
