@@ -21,7 +21,7 @@ from __future__ import annotations
 import collections
 import re
 from collections.abc import Iterable
-from typing import Final
+from typing import Any, Final
 
 import orjson
 
@@ -40,17 +40,28 @@ def _argument_name(tool: ToolDeclaration) -> str:
     return strings[0] if len(strings) == 1 else "expression"
 
 
-def _result_text(output: str) -> str:
-    """A tool output spoken back: a JSON ``result``/``value`` field, a JSON scalar, or the text."""
-    try:
-        value = orjson.loads(output)
-    except orjson.JSONDecodeError:
-        return output.strip()[:200]
+def _content_blocks(value: object) -> list[dict[str, Any]] | None:
+    """The blocks of a JSON array of content blocks (``[{"text": "84"}]``, Strands' shape)."""
+    if not isinstance(value, list) or not value:
+        return None
+    if all(isinstance(block, dict) and ("text" in block or "json" in block) for block in value):
+        return value
+    return None
+
+
+def _spoken(value: object) -> str:
+    """A decoded tool result as words: text blocks, a ``result``-like field, a scalar, or JSON."""
+    blocks = _content_blocks(value)
+    if blocks is not None:
+        words = (
+            str(block["text"]).strip() if "text" in block else _spoken(block["json"])
+            for block in blocks
+        )
+        return " ".join(words)[:200]
     if isinstance(value, dict):
         for key in ("result", "value", "answer", "content", "text"):
             if key in value:
-                value = value[key]
-                break
+                return _spoken(value[key])
     if isinstance(value, bool) or value is None:
         return str(value).lower()
     if isinstance(value, int | float):
@@ -58,6 +69,15 @@ def _result_text(output: str) -> str:
     if isinstance(value, str):
         return value.strip()[:200]
     return orjson.dumps(value).decode()[:200]
+
+
+def _result_text(output: str) -> str:
+    """A tool output spoken back (JSON or plain text); see ``_spoken``."""
+    try:
+        value = orjson.loads(output)
+    except orjson.JSONDecodeError:
+        return output.strip()[:200]
+    return _spoken(value)
 
 
 class ScriptedResponder(Responder):

@@ -15,7 +15,8 @@ OpenAI wire front-end only: ``server`` (routes, keys, client secrets, refusals),
 ``session`` (the sans-I/O state machine and its dispatch table) with its
 handlers ``input_audio``, ``items``, ``responses`` and ``streaming`` over
 ``state``, plus ``conversation``, ``validation``, ``turns`` (the items told to
-the responder), ``synth`` (the GA audio formats), ``errors``, ``ids`` and
+the responder), ``synth`` (the GA audio formats), ``wiretap`` (``--record``),
+``errors``, ``ids`` and
 ``cli``. The clock, VAD, scripted responder, speech synthesis, faults, caps and
 the server base are the provider-neutral kit, ``fullduplex_emulator``.
 """

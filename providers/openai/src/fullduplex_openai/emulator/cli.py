@@ -2,18 +2,43 @@
 
 The openai plugin registers ``emulator_command`` through ``register_commands``.
 It prints the URL and the key to use (the emulator's own key, never a real
-OpenAI key) and stops cleanly on Ctrl-C.
+OpenAI key) and stops cleanly on Ctrl-C. ``-v`` / ``--log-level info`` log every
+refused event or request with its field and reason (the client alone sees the
+``error`` otherwise); ``--record FILE`` keeps both directions as JSON lines.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
+import sys
+from typing import Final
 
 import click
 
 from .server import DEFAULT_API_KEY, Emulator
+
+_LEVELS: Final = ("debug", "info", "warning", "error")
+
+
+def _configure_logging(log_level: str | None, verbose: int) -> None:
+    """Send the emulator's logs to stderr: the more verbose of ``--log-level`` and ``-v``.
+
+    Only the emulator's own loggers are set up, so aiohttp's stay quiet at ``-vv``.
+    """
+    level = logging.WARNING
+    if log_level is not None:
+        level = logging.getLevelNamesMapping()[log_level.upper()]
+    if verbose:
+        level = min(level, logging.INFO if verbose == 1 else logging.DEBUG)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    for name in ("fullduplex_openai.emulator", "fullduplex_emulator"):
+        logger = logging.getLogger(name)
+        logger.setLevel(level)
+        logger.addHandler(handler)
 
 
 async def _serve(emulator: Emulator, ready_message: bool) -> None:
@@ -24,6 +49,8 @@ async def _serve(emulator: Emulator, ready_message: bool) -> None:
             loop.add_signal_handler(sig, stop.set)
     async with emulator:
         if ready_message:
+            if emulator.record_file is not None:
+                click.echo(f"  Recording: {emulator.record_file} (JSON lines)", err=True)
             click.echo(f"OpenAI Realtime emulator listening on {emulator.base_url}")
             click.echo(f"  WebSocket: {emulator.websocket_url}?model=gpt-realtime")
             click.echo(f"  API key:   {emulator.api_key}")
@@ -64,12 +91,44 @@ async def _serve(emulator: Emulator, ready_message: bool) -> None:
     type=click.FloatRange(min=0.001),
     help="Session length limit in seconds.",
 )
+@click.option(
+    "--log-level",
+    type=click.Choice(_LEVELS, case_sensitive=False),
+    default=None,
+    help="Log level on stderr [default: warning; info shows every refused event and request].",
+)
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="-v logs every refusal with its event and field (info); -vv every event (debug).",
+)
+@click.option(
+    "--record",
+    "record_file",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Append both directions of every connection to FILE, as JSON lines.",
+)
 def emulator_command(
-    host: str, port: int, api_key: str, realtime: bool, session_cap_s: float
+    host: str,
+    port: int,
+    api_key: str,
+    realtime: bool,
+    session_cap_s: float,
+    log_level: str | None,
+    verbose: int,
+    record_file: str | None,
 ) -> None:
     """Run a local OpenAI Realtime (GA) emulator for offline development."""
+    _configure_logging(log_level, verbose)
     emulator = Emulator(
-        api_key=api_key, host=host, port=port, realtime=realtime, session_cap_s=session_cap_s
+        api_key=api_key,
+        host=host,
+        port=port,
+        realtime=realtime,
+        session_cap_s=session_cap_s,
+        record_file=record_file,
     )
     try:
         asyncio.run(_serve(emulator, ready_message=True))

@@ -107,19 +107,15 @@ class Conversation:
         return item
 
     def truncate_audio(self, item_id: str, audio_end_ms: int, bytes_per_ms: int) -> None:
-        """Cut an assistant audio item to ``audio_end_ms``; drop the transcript not heard.
+        """Cut an assistant audio item to ``audio_end_ms`` and delete its transcript.
 
-        The transcript is cut in proportion to the audio kept, at a word boundary.
+        The service deletes the whole transcript, not just the unheard words: its API
+        reference says truncating "will delete the server-side text transcript", and
+        clients retrieving the item afterwards see ``transcript: ""``
+        (openai/openai-realtime-agents#112, openai/openai-agents-js#523).
         """
         item = self.get(item_id)
-        audio = self.audio_of(item_id)
-        total_ms = len(audio) // bytes_per_ms
-        del audio[audio_end_ms * bytes_per_ms :]
+        del self.audio_of(item_id)[audio_end_ms * bytes_per_ms :]
         for part in item.get("content", ()):
-            transcript = part.get("transcript")
-            if part.get("type") == "output_audio" and isinstance(transcript, str) and total_ms:
-                keep = len(transcript) * audio_end_ms // total_ms
-                cut = transcript[:keep]
-                if keep < len(transcript) and " " in cut:
-                    cut = cut[: cut.rindex(" ")]
-                part["transcript"] = cut if keep < len(transcript) else transcript
+            if part.get("type") == "output_audio":
+                part["transcript"] = ""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 from typing import Final
 
 from fullduplex_emulator.frames import Frame
@@ -20,7 +21,7 @@ from . import synth
 from .errors import RealtimeProtocolError, invalid_type
 from .ids import new_id
 from .responses import start_response
-from .state import Json, SessionState, split_words
+from .state import INPUT_AUDIO_TOKENS_PER_S, Json, SessionState, split_words
 from .streaming import cancel
 
 MIN_COMMIT_MS: Final = 100
@@ -142,10 +143,33 @@ def commit_audio(
                 item_id=item_id,
                 content_index=0,
                 transcript=text,
-                usage={"type": "duration", "seconds": round(duration_ms / 1000, 3)},
+                usage=transcription_usage(transcription, duration_ms, text),
             ),
         ]
     return frames
+
+
+def transcription_usage(transcription: Json, duration_ms: int, text: str) -> Json:
+    """The ``usage`` of a finished transcription, in the shape its model bills by.
+
+    Whisper models bill by audio duration (``{"type": "duration", "seconds"}``); the
+    ``gpt-4o-*-transcribe`` family and later models bill by tokens: the audio (and
+    the transcription ``prompt``, as text) in, the transcript out.
+    """
+    model = str(transcription.get("model", ""))
+    if "whisper" in model:
+        return {"type": "duration", "seconds": round(duration_ms / 1000, 3)}
+    audio_tokens = duration_ms * INPUT_AUDIO_TOKENS_PER_S // 1000
+    text_tokens = math.ceil(len(str(transcription.get("prompt") or "")) / 4)
+    output_tokens = math.ceil(len(text) / 4)
+    input_tokens = audio_tokens + text_tokens
+    return {
+        "type": "tokens",
+        "input_tokens": input_tokens,
+        "output_tokens": output_tokens,
+        "total_tokens": input_tokens + output_tokens,
+        "input_token_details": {"text_tokens": text_tokens, "audio_tokens": audio_tokens},
+    }
 
 
 def on_commit(state: SessionState, event: Json) -> list[Frame]:

@@ -3,8 +3,9 @@
 Items a client creates are checked the way the service checks them (roles and
 their content part types, ``function_call_output`` needing its call, assistant
 audio never created by the client) before they enter the conversation.
-Truncation only cuts model output audio, never past what exists: the client
-asks for what the user heard, and the transcript follows the audio kept.
+Truncation only cuts model output audio, never past what exists (an answer
+still streaming can be cut within what was sent of it): the client says what
+the user heard, and the service then deletes the item's transcript.
 """
 
 from __future__ import annotations
@@ -186,6 +187,7 @@ def on_truncate(state: SessionState, event: Json) -> list[Frame]:
             "audio_end_ms",
         )
     state.conversation.truncate_audio(item_id, end_ms, bpm)
+    state.truncated_items.add(item_id)
     state.audio_ms[item_id] = end_ms
     return [
         state.frame(

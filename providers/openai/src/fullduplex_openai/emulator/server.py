@@ -13,12 +13,15 @@ the protocol lives in ``session.RealtimeSession``.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import os
 import time
 from dataclasses import replace
-from typing import Any, Final
+from typing import Any, Final, Self
 
 import orjson
-from aiohttp import WSMsgType, web
+from aiohttp import WSMessage, WSMsgType, web
 
 from fullduplex_emulator.clock import Clock
 from fullduplex_emulator.connection import Connection
@@ -30,13 +33,14 @@ from fullduplex_emulator.thread import EmulatorThread as _KitThread
 
 from .errors import RealtimeProtocolError
 from .ids import new_client_secret, new_id
-from .session import RealtimeSession
+from .session import RealtimeSession, log_refusal
 from .validation import (
     DEFAULT_MODEL,
     check_client_secret_request,
     default_session,
     merge_session_update,
 )
+from .wiretap import WireRecorder
 
 DEFAULT_API_KEY: Final = "fullduplex-emulator-key"
 _INSECURE_KEY_PROTOCOL: Final = "openai-insecure-api-key."
@@ -44,9 +48,18 @@ _BETA_PROTOCOL: Final = "openai-beta.realtime-v1"
 _BINARY_REFUSAL: Final = b"\x00 binary frames are not part of the protocol"
 
 
+#: the connection whose frames the current writer task is sending (one per task)
+_SENDING: contextvars.ContextVar[Connection | None] = contextvars.ContextVar(
+    "fullduplex_openai_emulator_sending", default=None
+)
+
+
 def _http_error(
-    status: int, message: str, code: str | None, param: str | None = None
+    request: web.Request, status: int, message: str, code: str | None, param: str | None = None
 ) -> web.Response:
+    """The service's HTTP error body; the refusal is logged like a refused event."""
+    refusal = RealtimeProtocolError(code, message, param)
+    log_refusal("HTTP", f"{request.method} {request.path} ({status})", refusal)
     body = {
         "error": {"message": message, "type": "invalid_request_error", "param": param, "code": code}
     }
@@ -70,6 +83,7 @@ class Emulator(EmulatorServer):
         audio_chunk_ms: int = 50,
         record: bool = True,
         clock: Clock = time.time,
+        record_file: str | os.PathLike[str] | None = None,
     ) -> None:
         if not api_key:
             raise ValueError("Emulator(api_key=...) must be a non-empty string")
@@ -87,6 +101,9 @@ class Emulator(EmulatorServer):
         self._api_key = api_key
         self.responder = responder
         self._secrets: dict[str, tuple[float, dict[str, Any] | None]] = {}
+        #: ``--record FILE``: where both directions go as JSON lines (see ``wiretap``)
+        self.record_file = record_file
+        self._wiretap: WireRecorder | None = None
 
     @property
     def api_key(self) -> str:
@@ -115,6 +132,55 @@ class Emulator(EmulatorServer):
         value = new_client_secret()
         self._secrets[value] = (self.clock() + ttl_s, session)
         return value
+
+    async def start(self) -> Self:
+        """Bind and serve; opens ``record_file`` first, so a bad path fails before binding."""
+        if self.record_file is not None and self._wiretap is None:
+            self._wiretap = WireRecorder(self.record_file)
+        try:
+            return await super().start()
+        except BaseException:
+            await self._close_wiretap()
+            raise
+
+    async def stop(self) -> None:
+        """Stop serving, then finish writing ``record_file``."""
+        try:
+            await super().stop()
+        finally:
+            await self._close_wiretap()
+
+    async def _close_wiretap(self) -> None:
+        wiretap, self._wiretap = self._wiretap, None
+        if wiretap is not None:
+            await wiretap.close()
+
+    # The recording hooks: the kit's server base calls these for every message read and
+    # every frame sent; they add the wire recording on top.
+
+    async def _receive(self, conn: Connection, message: WSMessage) -> None:
+        if self._wiretap is not None:
+            if message.type == WSMsgType.TEXT:
+                data: Any = message.data
+                with contextlib.suppress(orjson.JSONDecodeError):
+                    data = orjson.loads(data)
+                self._wiretap.client(conn.index, data if isinstance(data, dict) else message.data)
+            elif message.type == WSMsgType.BINARY:
+                self._wiretap.client(conn.index, bytes(message.data))
+        await super()._receive(conn, message)
+
+    async def _send_all(self, conn: Connection, frames: list[Frame]) -> None:
+        token = _SENDING.set(conn)
+        try:
+            await super()._send_all(conn, frames)
+        finally:
+            _SENDING.reset(token)
+
+    def _record(self, frame: Frame) -> None:
+        super()._record(frame)
+        conn = _SENDING.get()
+        if self._wiretap is not None:
+            self._wiretap.server(conn.index if conn is not None else -1, frame.data)
 
     def routes(self, app: web.Application) -> None:
         for prefix in ("/v1", "/openai/v1"):
@@ -147,6 +213,7 @@ class Emulator(EmulatorServer):
     async def _client_secrets(self, request: web.Request) -> web.Response:
         if self._bearer(request) != self._api_key:
             return _http_error(
+                request,
                 401,
                 "Incorrect API key provided. Use the emulator's own key to mint client secrets.",
                 "invalid_api_key",
@@ -161,9 +228,9 @@ class Emulator(EmulatorServer):
                 overrides = {k: v for k, v in session.items() if k != "model"}
                 effective = merge_session_update(effective, overrides, voice_locked=False)
         except orjson.JSONDecodeError:
-            return _http_error(400, "The request body is not valid JSON.", "invalid_json")
+            return _http_error(request, 400, "The request body is not valid JSON.", "invalid_json")
         except RealtimeProtocolError as exc:
-            return _http_error(400, exc.message, exc.code, exc.param)
+            return _http_error(request, 400, exc.message, exc.code, exc.param)
         value = new_client_secret()
         expires_at = self.clock() + ttl
         self._secrets[value] = (expires_at, session)
@@ -185,6 +252,7 @@ class Emulator(EmulatorServer):
         authorized, secret_session = self._session_for(token)
         if not authorized:
             return _http_error(
+                request,
                 401,
                 "Incorrect API key provided. The emulator accepts its own key or an unexpired "
                 "ek_ client secret it minted.",
@@ -192,6 +260,7 @@ class Emulator(EmulatorServer):
             )
         if "call_id" in request.query:
             return _http_error(
+                request,
                 400,
                 "The emulator does not serve WebRTC/SIP sideband calls.",
                 "invalid_value",
@@ -201,7 +270,7 @@ class Emulator(EmulatorServer):
             protocols=("realtime",), max_msg_size=0, compress=False, autoping=True
         )
         if not ws.can_prepare(request).ok:
-            return _http_error(400, "Expected a WebSocket upgrade.", "invalid_request")
+            return _http_error(request, 400, "Expected a WebSocket upgrade.", "invalid_request")
         await ws.prepare(request)
         beta = "realtime=v1" in request.headers.get("OpenAI-Beta", "") or _BETA_PROTOCOL in offered
         if beta:
@@ -224,21 +293,14 @@ class Emulator(EmulatorServer):
 
     async def _refuse_beta(self, ws: web.WebSocketResponse) -> None:
         """The beta protocol is gone: one ``beta_api_shape_disabled`` error, then close 4000."""
-        error = {
-            "type": "error",
-            "event_id": new_id("event"),
-            "error": {
-                "type": "invalid_request_error",
-                "code": "beta_api_shape_disabled",
-                "message": "The Realtime Beta API is no longer supported. "
-                "Please use /v1/realtime for the GA API.",
-                "param": None,
-                "event_id": None,
-            },
-        }
+        refusal = RealtimeProtocolError(
+            "beta_api_shape_disabled",
+            "The Realtime Beta API is no longer supported. Please use /v1/realtime for the GA API.",
+        )
+        log_refusal("WebSocket", "the beta protocol (OpenAI-Beta: realtime=v1)", refusal)
+        error = {"type": "error", "event_id": new_id("event"), "error": refusal.to_error(None)}
         frame = Frame.of(error)
-        if self.record:
-            self.sent.append(frame)
+        self._record(frame)
         await ws.send_frame(frame.data, WSMsgType.TEXT)
         await ws.close(code=4000, message=b"beta_api_shape_disabled")
 

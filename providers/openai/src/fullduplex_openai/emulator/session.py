@@ -29,6 +29,7 @@ sleeping.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from typing import Final
 
@@ -43,6 +44,24 @@ from .streaming import stream
 from .validation import merge_session_update
 
 MAX_EVENT_ID_CHARS: Final = 512
+
+logger = logging.getLogger("fullduplex_openai.emulator")
+
+
+def log_refusal(
+    where: str, event_type: str, exc: RealtimeProtocolError, event_id: str | None = None
+) -> None:
+    """Log one refused client event or request: what it was, which field, and why."""
+    logger.info(
+        "%s refused %s: field %s: %s (code %s, event_id %s)",
+        where,
+        event_type,
+        exc.param or "-",
+        exc.message,
+        exc.code,
+        event_id or "-",
+    )
+
 
 Handler = Callable[[SessionState, Json], list[Frame]]
 
@@ -172,10 +191,19 @@ class RealtimeSession(SessionState):
         return frames
 
     def handle(self, message: str | bytes | Json) -> list[Frame]:
-        """Process one client event; return the immediate replies (errors included)."""
+        """Process one client event; return the immediate replies (errors included).
+
+        Every refusal is also logged (INFO on ``fullduplex_openai.emulator``) with the
+        event type and the field at fault, for whoever runs the emulator: the client
+        alone sees the ``error`` event otherwise.
+        """
         client_event_id: str | None = None
+        event_type = "<unparsed>"
         try:
             event = self._decode(message)
+            event_type = str(event["type"])
+            if logger.isEnabledFor(logging.DEBUG):
+                logger.debug("session %s received %s", self.config["id"], event_type)
             raw_id = event.get("event_id")
             client_event_id = raw_id if isinstance(raw_id, str) else None
             if raw_id is not None and not isinstance(raw_id, str):
@@ -194,6 +222,7 @@ class RealtimeSession(SessionState):
                     raise unknown_parameter(key)
             return handler(self, event)
         except RealtimeProtocolError as exc:
+            log_refusal(self.config["id"], event_type, exc, client_event_id)
             return [self.error_frame(exc, client_event_id)]
 
     @staticmethod

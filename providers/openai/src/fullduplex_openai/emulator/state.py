@@ -124,6 +124,8 @@ class SessionState:
         self.transcripts: dict[str, str] = {}
         self.audio_ms: dict[str, int] = {}
         self.item_bytes_per_ms: dict[str, int] = {}
+        #: assistant audio items a client truncated: their transcript is gone for good
+        self.truncated_items: set[str] = set()
         #: input audio since the last commit/clear, positioned on the session's input timeline
         self.buffer = InputAudioBuffer()
         self.speech_item_id: str | None = None

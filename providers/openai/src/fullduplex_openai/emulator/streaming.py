@@ -138,6 +138,12 @@ def _open_message(
     yield from _open_item(state, run, item)
     output_index = len(run.output) - 1
     run.part_open = True
+    # From here on the item has its (growing) part, as the service's does: a client may
+    # retrieve it or truncate its audio while it still streams.
+    if part["type"] == "audio":
+        item["content"] = [{"type": "output_audio", "transcript": ""}]
+    else:
+        item["content"] = [{"type": "output_text", "text": ""}]
     yield state.frame(
         "response.content_part.added",
         response_id=run.id,
@@ -156,10 +162,21 @@ def _count_sent(run: ResponseRun, piece: str) -> None:
     run.output_tokens += 1
 
 
+def _grow_part(state: SessionState, run: ResponseRun, piece: str) -> None:
+    """Add a streamed word to the open message's part, unless a truncate deleted its transcript."""
+    item = run.current
+    if item is None or item["id"] in state.truncated_items:
+        return
+    part = item["content"][0]
+    key = "transcript" if part["type"] == "output_audio" else "text"
+    part[key] += piece
+
+
 def _transcript_delta(
     state: SessionState, run: ResponseRun, item_id: str, output_index: int, word: str
 ) -> Frame:
     _count_sent(run, word)
+    _grow_part(state, run, word)
     return state.frame(
         "response.output_audio_transcript.delta",
         response_id=run.id,
@@ -205,7 +222,9 @@ def _stream_audio(state: SessionState, run: ResponseRun, text: str) -> Iterator[
             yield _transcript_delta(state, run, item_id, output_index, words[word_index])
             word_index += 1
         piece = raw[i * chunk_bytes : (i + 1) * chunk_bytes]
-        stored.extend(piece)
+        if item_id not in state.truncated_items:
+            # once truncated, the conversation keeps only what the client said was heard
+            stored.extend(piece)
         state.voice_locked = True
         run.output_audio_ms += len(piece) // bpm
         run.output_tokens += tokens_per_chunk
@@ -226,6 +245,7 @@ def _stream_text(state: SessionState, run: ResponseRun, text: str) -> Iterator[F
     output_index = yield from _open_message(state, run, item_id, {"type": "text", "text": ""})
     for word in split_words(text):
         _count_sent(run, word)
+        _grow_part(state, run, word)
         yield state.frame(
             "response.output_text.delta",
             response_id=run.id,
@@ -296,7 +316,9 @@ def close_item(state: SessionState, run: ResponseRun, status: str) -> Iterator[F
                 "response.output_audio_transcript.done", **ids, content_index=0, transcript=text
             )
             part = {"type": "audio", "transcript": text}
-            item["content"] = [{"type": "output_audio", "transcript": text}]
+            # a truncated item keeps its transcript deleted (see items.on_truncate)
+            kept = "" if item["id"] in state.truncated_items else text
+            item["content"] = [{"type": "output_audio", "transcript": kept}]
         yield state.frame("response.content_part.done", **ids, content_index=0, part=part)
     item["status"] = status
     yield state.frame(
