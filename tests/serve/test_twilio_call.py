@@ -6,11 +6,11 @@ from __future__ import annotations
 import asyncio
 import time
 
+from serve_kit import agent_factory, client_events, serving, wait_for
+from twilio_client import FRAME, TwilioCaller
+
 from fullduplex_emulator.synth import speech_audio
 from fullduplex_openai.emulator import Emulator
-
-from .conftest import agent_factory, client_events, serving
-from .twilio_client import FRAME, TwilioCaller
 
 
 def spoken(text: str) -> bytes:
@@ -18,20 +18,14 @@ def spoken(text: str) -> bytes:
     return speech_audio(text, "ulaw", 8000)
 
 
-async def wait_for(predicate, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
-    try:
-        async with asyncio.timeout(timeout):
-            while not predicate():
-                await asyncio.sleep(0.01)
-    except TimeoutError:
-        raise AssertionError(f"timed out waiting for {what}") from None
-
-
 async def test_call_answers_paced_and_barge_in_truncates_to_acknowledged(
     emulator: Emulator,
 ) -> None:
-    async with serving(agent_factory(emulator)) as served:
-        async with TwilioCaller(f"{served.ws}/twilio") as caller:
+    async with (
+        serving(agent_factory(emulator)) as served,
+        TwilioCaller(f"{served.ws}/twilio") as caller,
+    ):
+        if True:  # the call
             await asyncio.sleep(0.3)
             caller.say(spoken("What is the weather like in Paris today, please?"))
             await wait_for(lambda: caller.media, 20, "the answer's first media frame")

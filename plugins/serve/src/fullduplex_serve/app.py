@@ -441,16 +441,12 @@ class _BrowserSocket:
     def _ended(self, session: BrowserSession, _task: object) -> None:
         session.hang_up()
         self.server.sessions.pop(session.token, None)
-        close_soon(functools.partial(self._bye, session))(None)
-
-    async def _bye(self, session: BrowserSession) -> None:
-        await session.send_json({"type": "bye", "reason": "the conversation is over"})
-        await _close(self.ws)
+        close_soon(session.say_bye)(None)
 
     async def _read(self, session: BrowserSession, page: Page) -> None:
         ws, config, metrics = self.ws, self.server.config, self.server.metrics
         try:
-            while not session.ended:
+            while True:
                 try:
                     got = await _receive(ws, config.max_frame_bytes)
                 except OverflowError as exc:
@@ -460,6 +456,8 @@ class _BrowserSocket:
                 if got is None:
                     return
                 text, data = got
+                if session.ended:
+                    continue  # hung up: wait for the server's close after "bye"
                 try:
                     if data is not None:
                         session.on_audio(data)

@@ -87,6 +87,9 @@ class BrowserSession:
         self.ended = False
         #: milliseconds the page reported played, per item
         self.played_ms: dict[str, float] = {}
+        #: milliseconds of audio sent to the page, per item, and the items sent whole
+        self._sent_ms: dict[str, float] = {}
+        self._complete: set[str] = set()
 
     # --------------------------------------------------------------- the page
     def attach(self, page: Page) -> Page | None:
@@ -130,6 +133,14 @@ class BrowserSession:
             self._grace.cancel()
             self._grace = None
 
+    async def say_bye(self) -> None:
+        """The conversation is over: tell the page and close its socket."""
+        page = self._page
+        if page is None:
+            return
+        await self.send_json({"type": "bye", "reason": "the conversation is over"})
+        await page.close(1000)
+
     def on_audio(self, data: bytes) -> None:
         """A binary frame: PCM16 mono at the page's ``input_sample_rate``."""
         page = self._page
@@ -155,7 +166,7 @@ class BrowserSession:
             if ms > self.played_ms.get(item, 0.0):
                 self.played_ms[item] = float(ms)
             if self._agent is not None:
-                self._agent.playback.report(item, float(ms))
+                self._agent.playback.report(item, self._heard(item, float(ms)))
         elif kind == "text":
             text = message.get("text")
             if not isinstance(text, str) or not text.strip():
@@ -167,6 +178,18 @@ class BrowserSession:
             raise ValueError(
                 f"type: got {kind!r}; accepted after hello: 'played', 'text', 'hangup'"
             )
+
+    def _heard(self, item: str, ms: float) -> float:
+        """The page's report on the model's time line.
+
+        Resampling shifts an item's length by a fraction of a millisecond, so
+        a page that played all of a finished item reports a hair less than the
+        model sent; that is the whole item, not a cut one.
+        """
+        agent = self._agent
+        if agent is not None and item in self._complete and ms >= self._sent_ms.get(item, 0) - 2:
+            return max(ms, agent.playback.received_ms(item))
+        return ms
 
     # ------------------------------------------------------------ agent sides
     def input(self) -> BrowserInput:
@@ -209,9 +232,28 @@ class BrowserSession:
             from fullduplex.audio import PcmConverter
 
             self._to_page = PcmConverter(event.sample_rate, 1, page.output_rate, 1)
-        audio = self._to_page.process(event.audio)
+        await self._audio_out(page, item, self._to_page.process(event.audio))
+
+    async def _finish_item(self) -> None:
+        """The response is over: send what the resampler still holds, and note the item whole."""
+        page, item = self._page, self._current_item
+        if page is None or item is None or item in self._interrupted:
+            return
+        if self._to_page is not None:
+            await self._audio_out(page, item, self._to_page.flush())
+        self._complete.add(item)
+        if len(self._complete) > 64:
+            self._complete.pop()
+
+    async def _audio_out(self, page: Page, item: str | None, audio: bytes) -> None:
         if not audio:
             return
+        if item is not None:
+            self._sent_ms[item] = self._sent_ms.get(item, 0.0) + len(audio) / 2 / (
+                page.output_rate / 1000
+            )
+            if len(self._sent_ms) > 64:
+                self._sent_ms.pop(next(iter(self._sent_ms)))
         try:
             async with page.lock:
                 await page.send_bytes(audio)
@@ -250,6 +292,7 @@ class BrowserSession:
                 {"type": "response", "state": "started", "response_id": event.response_id}
             )
         elif isinstance(event, BidiResponseCompleteEvent):
+            await self._finish_item()
             await self.send_json(
                 {
                     "type": "response",

@@ -170,7 +170,7 @@ class TwilioCall:
         elif isinstance(event, BidiInterruptionEvent):
             await self._clear(event.item_id)
         elif isinstance(event, BidiResponseCompleteEvent):
-            self._flush_partial()
+            self._flush_tail()
         elif isinstance(event, BidiSpeechEvent) and event.state == "stopped":
             self._first_audio.speech_ended()
 
@@ -203,6 +203,18 @@ class TwilioCall:
         for start in range(0, whole, size):
             self._push(data[start : start + size], item)
         self._partial = data[whole:]
+
+    def _flush_tail(self) -> None:
+        """The response is over: the resampler's tail and the last short frame go out too."""
+        from fullduplex.audio import pcm16_to_ulaw
+
+        item = self._partial_item
+        if item is not None and item not in self._interrupted:
+            tail = b"".join(c.flush() for c in self._to_phone.values())
+            if tail:
+                self._partial += pcm16_to_ulaw(tail)
+        self._flush_partial()
+        self._partial_item = None
 
     def _flush_partial(self) -> None:
         if self._partial:
