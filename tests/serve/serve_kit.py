@@ -72,7 +72,7 @@ async def serving(factory: Callable[[], BidiAgent], **settings: Any) -> AsyncIte
     config = uvicorn.Config(
         app,
         ws="websockets-sansio",
-        ws_max_size=settings.get("max_frame_bytes", 256 * 1024),
+        ws_max_size=4 * settings.get("max_frame_bytes", 256 * 1024),
         log_level="warning",
         lifespan="on",
     )

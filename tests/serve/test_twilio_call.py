@@ -25,20 +25,19 @@ async def test_call_answers_paced_and_barge_in_truncates_to_acknowledged(
         serving(agent_factory(emulator)) as served,
         TwilioCaller(f"{served.ws}/twilio") as caller,
     ):
-        if True:  # the call
-            await asyncio.sleep(0.3)
-            caller.say(spoken("What is the weather like in Paris today, please?"))
-            await wait_for(lambda: caller.media, 20, "the answer's first media frame")
-            # let about half a second of the answer play (acknowledged marks), then talk over it
-            await wait_for(lambda: caller.played_ms() >= 500, 10, "marks acknowledging 500 ms")
-            first_media = caller.media[0][0]
-            caller.say(spoken("No wait, stop, I meant Lyon instead."))
-            await wait_for(lambda: caller.clears, 15, "a clear after speaking over the answer")
-            await wait_for(
-                lambda: client_events(emulator, "conversation.item.truncate"), 10, "a truncate"
-            )
-            await caller.stop()
-            await asyncio.wait_for(caller.closed.wait(), 10)
+        await asyncio.sleep(0.3)
+        caller.say(spoken("What is the weather like in Paris today, please?"))
+        await wait_for(lambda: caller.media, 20, "the answer's first media frame")
+        # let about half a second of the answer play (acknowledged marks), then talk over it
+        await wait_for(lambda: caller.played_ms() >= 500, 10, "marks acknowledging 500 ms")
+        first_media = caller.media[0][0]
+        caller.say(spoken("No wait, stop, I meant Lyon instead."))
+        await wait_for(lambda: caller.clears, 15, "a clear after speaking over the answer")
+        await wait_for(
+            lambda: client_events(emulator, "conversation.item.truncate"), 10, "a truncate"
+        )
+        await caller.stop()
+        await asyncio.wait_for(caller.closed.wait(), 10)
 
     # the answer came back as 20 ms μ-law frames...
     answer = [audio for at, audio in caller.media if at < caller.clears[0]]

@@ -186,7 +186,8 @@ def _run(factory: AgentFactory, config: ServeConfig, host: str, port: int) -> No
             host=host,
             port=port,
             ws="websockets-sansio",
-            ws_max_size=config.max_frame_bytes,
+            # a hard cap above ours, so that our check (with its log line) sees oversize frames
+            ws_max_size=4 * config.max_frame_bytes,
             log_level="warning",
             lifespan="on",
         )
