@@ -77,7 +77,8 @@ class ServeConfig:
         resume_grace_s: how long a browser conversation waits for its page to
             reconnect with the resume token after the socket drops.
         frame_ms: the size of a telephony media frame (20 ms as Twilio sends).
-        lead_ms: how far ahead of real time media frames are sent.
+        lead_ms: the jitter buffer: a run of media frames starts once this much
+            audio is queued (or the answer is complete).
         mark_every_ms: a ``mark`` follows every this many ms of sent audio.
         dtmf_text: what a key press becomes (a text input), or ``None`` to ignore it.
     """

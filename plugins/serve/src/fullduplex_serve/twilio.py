@@ -5,8 +5,9 @@ into PCM16 and resampled to the model's input rate by core's converters.
 A ``dtmf`` key becomes a text input (``ServeConfig.dtmf_text``).
 
 Outbound: the model's PCM16 is resampled to 8 kHz and μ-law encoded, then a
-pacer sends it as ``frame_ms`` frames in real time (with ``lead_ms`` of
-lead), so Twilio's queue stays short and a ``clear`` is cheap. Every
+pacer sends it as ``frame_ms`` frames in real time (starting a run once
+``lead_ms`` is buffered, a small jitter buffer), so Twilio's queue stays
+short and a ``clear`` is cheap. Every
 ``mark_every_ms`` of audio (and at the end of an item) a ``mark`` named
 ``<item>:<end ms>`` follows; when Twilio echoes it back, that position has
 been played and goes into the agent's playback ledger. On an interruption
@@ -80,6 +81,8 @@ class TwilioCall:
         self._inbox: asyncio.Queue[bytes | str | None] = asyncio.Queue()
         self._agent: BidiAgent | None = None
         self._frames: deque[_Frame] = deque()
+        self._queued_ms = 0
+        self._answer_done = False
         self._partial = b""
         self._partial_item: str | None = None
         self._item_ms: dict[str, int] = {}
@@ -189,6 +192,7 @@ class TwilioCall:
         item = event.item_id
         if item is not None and item in self._interrupted:
             return
+        self._answer_done = False
         pcm = event.audio if event.channels == 1 else to_mono(event.audio, event.channels)
         if event.format == "g711_ulaw" and event.sample_rate == _TWILIO_RATE:
             ulaw = pcm
@@ -215,6 +219,8 @@ class TwilioCall:
                 self._partial += pcm16_to_ulaw(tail)
         self._flush_partial()
         self._partial_item = None
+        self._answer_done = True
+        self._wake.set()
 
     def _flush_partial(self) -> None:
         if self._partial:
@@ -228,6 +234,7 @@ class TwilioCall:
             if len(self._item_ms) > 64:
                 self._item_ms.pop(next(iter(self._item_ms)))
         self._frames.append(_Frame(payload, item, end))
+        self._queued_ms += len(payload) // _BYTES_PER_MS
         self._idle.clear()
         self._wake.set()
 
@@ -242,6 +249,8 @@ class TwilioCall:
             if len(self._interrupted) > 64:
                 self._interrupted.pop()
         self._frames.clear()
+        self._queued_ms = 0
+        self._answer_done = True
         self._partial = b""
         self._marks.clear()
         for converter in self._to_phone.values():
@@ -252,11 +261,11 @@ class TwilioCall:
 
     async def _pace(self) -> None:
         """Send queued frames in real time, a mark every ``mark_every_ms`` and at each item end."""
-        frame_s = self._config.frame_ms / 1000.0
         lead_s = self._config.lead_ms / 1000.0
         mark_every = self._config.mark_every_ms
         frames = self._frames
         next_at = 0.0
+        running = False
         since_mark = 0
         last: _Frame | None = None
         while True:
@@ -265,17 +274,29 @@ class TwilioCall:
                     await self._mark(last)
                 since_mark = 0
                 last = None
+                # the run goes on through an underrun until its answer is complete
+                running = running and not self._answer_done
                 self._idle.set()
                 self._wake.clear()
                 await self._wake.wait()
                 continue
             now = time.monotonic()
-            if next_at < now - lead_s:
-                next_at = now - lead_s  # the line was idle: start a new run with its lead
+            if not running:
+                # a new answer: hold its first frames until lead_ms is buffered (or the
+                # answer is complete, or lead_ms has passed), a jitter buffer so that a
+                # model streaming at real time never leaves the line starving mid-answer
+                await self._fill(lead_s)
+                next_at = now = time.monotonic()
+                running = True
+                if not frames:
+                    continue
+            elif next_at < now - 1.0:
+                next_at = now  # a long stall: start the schedule afresh rather than burst
             if next_at > now:
                 await asyncio.sleep(next_at - now)
                 continue  # a clear may have emptied the queue meanwhile
             frame = frames.popleft()
+            self._queued_ms -= len(frame.payload) // _BYTES_PER_MS
             if last is not None and since_mark and frame.item_id != last.item_id:
                 await self._mark(last)
                 since_mark = 0
@@ -284,12 +305,25 @@ class TwilioCall:
                 {"event": "media", "streamSid": self.stream_sid, "media": {"payload": payload}}
             )
             self._first_audio.audio_sent()
-            next_at += len(frame.payload) / _BYTES_PER_MS / 1000.0 if frame_s else 0.0
+            next_at += len(frame.payload) / _BYTES_PER_MS / 1000.0
             since_mark += len(frame.payload) // _BYTES_PER_MS
             last = frame
             if since_mark >= mark_every:
                 await self._mark(frame)
                 since_mark = 0
+
+    async def _fill(self, lead_s: float) -> None:
+        deadline = time.monotonic() + lead_s
+        while self._queued_ms < self._config.lead_ms and not self._answer_done and self._frames:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            self._wake.clear()
+            try:
+                async with asyncio.timeout(left):
+                    await self._wake.wait()
+            except TimeoutError:
+                return
 
     async def _mark(self, frame: _Frame) -> None:
         if frame.item_id is None:
