@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 import uvicorn
-from fullduplex_serve import create_app
 
 from fullduplex.agent import BidiAgent
 from fullduplex_openai import BidiOpenAIRealtimeModel
 from fullduplex_openai.emulator import Emulator
+from fullduplex_serve import create_app
 
 KEY = "emu-key-serve-tests"
 

@@ -76,9 +76,12 @@ async def test_page_in_headless_chromium_hears_and_answers(
             async def poll() -> None:
                 while not answered():
                     state.clear()
-                    state.update(json.loads(await devtools.evaluate(
-                        "JSON.stringify(window.fullduplex || {})"
-                    )) or {})
+                    state.update(
+                        json.loads(
+                            await devtools.evaluate("JSON.stringify(window.fullduplex || {})")
+                        )
+                        or {}
+                    )
                     await asyncio.sleep(0.2)
 
             try:
