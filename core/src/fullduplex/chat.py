@@ -31,7 +31,7 @@ import asyncio
 import contextlib
 import os
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -245,23 +245,106 @@ def _mark_debug(ctx: click.Context) -> None:
         options.debug = True
 
 
+def model_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The model and tool options ``chat`` takes, for any command that builds the same agent.
+
+    Adds ``model_name``, ``voice``, ``system_prompt``, ``tool_names``,
+    ``emulator``, ``base_url`` and ``max_restarts`` parameters; pass them to
+    :func:`agent_factory`. ``fullduplex serve`` (another distribution) uses it,
+    so both commands take the same options with the same meaning.
+    """
+    for option in reversed(_MODEL_OPTIONS):
+        command = option(command)
+    return command
+
+
+_MODEL_OPTIONS: tuple[Callable[[Callable[..., Any]], Callable[..., Any]], ...] = (
+    click.option(
+        "-m",
+        "--model",
+        "model_name",
+        metavar="PROVIDER/MODEL",
+        help=f"The model, e.g. openai/gpt-realtime (default: ${MODEL_ENV}, or the only provider).",
+    ),
+    click.option("--voice", help="The voice to answer with (a name the provider accepts)."),
+    click.option("--system", "system_prompt", metavar="TEXT", help="The system prompt."),
+    click.option(
+        "--tool",
+        "tool_names",
+        multiple=True,
+        metavar="NAME",
+        help="Give the model a registered tool (repeatable; see 'fullduplex tools').",
+    ),
+    click.option(
+        "--emulator",
+        is_flag=True,
+        help="Use the provider's embedded offline server even when credentials are set.",
+    ),
+    click.option(
+        "--base-url", metavar="URL", help="Connect to this server (any compatible endpoint)."
+    ),
+    click.option(
+        "--max-restarts",
+        type=click.IntRange(min=0),
+        metavar="N",
+        help="Reconnect at most N times in a row after the connection is lost, then fail "
+        "(default: the agent's retry policy; 0 never reconnects).",
+    ),
+)
+
+
+@contextlib.contextmanager
+def agent_factory(
+    model_name: str | None,
+    voice: str | None,
+    system_prompt: str | None,
+    tool_names: Sequence[str],
+    emulator: bool,
+    base_url: str | None,
+    max_restarts: int | None,
+    *,
+    speech: bool,
+    extra_tools: Sequence[Any] = (),
+) -> Iterator[Callable[[], BidiAgent]]:
+    """A function that builds a new agent as ``chat`` would, valid inside the ``with``.
+
+    Checks the options first (click's usage errors), starts the provider's
+    local server when it is the one to use (saying so once on stderr) and
+    stops it on the way out. Each call of the yielded function gives a fresh
+    model and agent, so a server can call it once per conversation.
+    """
+    if emulator and base_url is not None:
+        raise click.UsageError("--emulator and --base-url cannot be used together")
+    name = model_name if model_name is not None else default_model()
+    provider, _ = model_registration(name)
+    kwargs = _option_kwargs(provider, ModelOptions(voice=voice, base_url=base_url, speech=speech))
+    server, why = _choose_local_server(provider, emulator, base_url)
+    # tools a plugin that extends chat (e.g. --mcp) handed over, beside the named ones
+    tools = [*_tools(tool_names), *extra_tools]
+
+    from .agent import BidiAgent
+    from .registry import get_model
+
+    with _server(server) as connect_kwargs:
+        if server is not None:
+            _say(
+                f"using the embedded emulator of provider {provider.name!r} "
+                f"(a local offline server in this process; {why})"
+            )
+        merged = _deep_merge(kwargs, connect_kwargs)
+        retry: dict[str, Any] = {}
+        if max_restarts is not None:
+            retry["max_restarts"] = max_restarts
+
+        def build() -> BidiAgent:
+            model = get_model(name, **merged)
+            return BidiAgent(model, tools=tools, system_prompt=system_prompt, **retry)
+
+        yield build
+
+
 @click.command("chat")
-@click.option(
-    "-m",
-    "--model",
-    "model_name",
-    metavar="PROVIDER/MODEL",
-    help=f"The model, e.g. openai/gpt-realtime (default: ${MODEL_ENV}, or the only provider).",
-)
-@click.option("--voice", help="The voice to answer with (a name the provider accepts).")
-@click.option("--system", "system_prompt", metavar="TEXT", help="The system prompt.")
-@click.option(
-    "--tool",
-    "tool_names",
-    multiple=True,
-    metavar="NAME",
-    help="Give the model a registered tool (repeatable; see 'fullduplex tools').",
-)
+@model_options
 @click.option("--audio", is_flag=True, help="Talk through the microphone and the speaker.")
 @click.option(
     "--input-wav",
@@ -272,19 +355,6 @@ def _mark_debug(ctx: click.Context) -> None:
     "--output-wav",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Record the model's speech into this WAV file.",
-)
-@click.option(
-    "--emulator",
-    is_flag=True,
-    help="Use the provider's embedded offline server even when credentials are set.",
-)
-@click.option("--base-url", metavar="URL", help="Connect to this server (any compatible endpoint).")
-@click.option(
-    "--max-restarts",
-    type=click.IntRange(min=0),
-    metavar="N",
-    help="Reconnect at most N times in a row after the connection is lost, then fail "
-    "(default: the agent's retry policy; 0 never reconnects).",
 )
 @click.option("--debug", is_flag=True, help="Show the full traceback when the chat fails.")
 @click.pass_context
@@ -314,36 +384,32 @@ def chat(
     """
     if debug:
         _mark_debug(ctx)
-    if emulator and base_url is not None:
-        raise click.UsageError("--emulator and --base-url cannot be used together")
-    name = model_name if model_name is not None else default_model()
-    provider, _ = model_registration(name)
     speaks = audio or output_wav is not None
-    kwargs = _option_kwargs(provider, ModelOptions(voice=voice, base_url=base_url, speech=speaks))
-    server, why = _choose_local_server(provider, emulator, base_url)
-    # tools a plugin that extends chat (e.g. --mcp) handed over in ctx.meta
-    tools = [*_tools(tool_names), *ctx.meta.get(EXTRA_TOOLS_META, ())]
-    inputs, outputs = _channels(audio, input_wav, output_wav)
-
-    from .agent import BidiAgent
-    from .registry import get_model
-
     try:
-        with _server(server) as connect_kwargs:
-            model = get_model(name, **_deep_merge(kwargs, connect_kwargs))
-            if server is not None:
-                _say(
-                    f"using the embedded emulator of provider {provider.name!r} "
-                    f"(a local offline server in this process; {why})"
-                )
-            retry: dict[str, Any] = {}
-            if max_restarts is not None:
-                retry["max_restarts"] = max_restarts
-            agent = BidiAgent(model, tools=tools, system_prompt=system_prompt, **retry)
+        with agent_factory(
+            model_name,
+            voice,
+            system_prompt,
+            tool_names,
+            emulator,
+            base_url,
+            max_restarts,
+            speech=speaks,
+            extra_tools=ctx.meta.get(EXTRA_TOOLS_META, ()),
+        ) as build:
+            inputs, outputs = _channels(audio, input_wav, output_wav)
+            agent = build()
             asyncio.run(_converse(agent, inputs, outputs, report_leftovers=debug))
     except KeyboardInterrupt:
         _say("conversation ended (Ctrl-C)")
         sys.exit(EXIT_INTERRUPTED)
 
 
-__all__ = ["EXIT_INTERRUPTED", "MODEL_ENV", "chat", "default_model"]
+__all__ = [
+    "EXIT_INTERRUPTED",
+    "MODEL_ENV",
+    "agent_factory",
+    "chat",
+    "default_model",
+    "model_options",
+]
