@@ -488,8 +488,10 @@ class LiveProtocol:
                 )
             )
         if blocking:
+            # the model waits for these results: this response ends here, the answer
+            # that uses them is a new one (NON_BLOCKING calls leave the model talking)
             self._batches.append(_Batch(blocking))
-        self._complete(events, "tool_use")
+            self._complete(events, "tool_use")
 
     def _cancellation(self, value: Any, events: list[BidiOutputEvent]) -> None:
         ids = value.get("ids") if isinstance(value, dict) else None

@@ -87,7 +87,7 @@ def vertex_path(version: str) -> str:
 def is_native_audio(model: str) -> bool:
     """Whether a model id (bare or ``models/...``/Vertex path) answers in audio only."""
     name = model.rsplit("/", 1)[-1]
-    return "native-audio" in name or name.startswith("gemini-3") or "-live-" in f"-{name}"
+    return "native-audio" in name or name.startswith("gemini-3")
 
 
 _CAMEL = re.compile(r"_([a-z0-9])")
