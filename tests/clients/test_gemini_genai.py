@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -43,7 +43,7 @@ MODEL = "gemini-2.5-flash-native-audio-preview-09-2025"
 
 
 @pytest.fixture(autouse=True)
-def plain_ws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def plain_ws(monkeypatch: pytest.MonkeyPatch) -> None:
     """Let the client reach a ``ws://`` loopback server (its only TLS assumptions)."""
     base_url = _api_client.BaseApiClient._websocket_base_url
     init = _api_client.BaseApiClient.__init__
@@ -57,7 +57,7 @@ def plain_ws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
     monkeypatch.setattr(_api_client.BaseApiClient, "_websocket_base_url", ws_base_url)
     monkeypatch.setattr(_api_client.BaseApiClient, "__init__", no_tls)
-    yield
+    return
 
 
 def client_for(emu: GeminiEmulator) -> genai.Client:

@@ -87,7 +87,7 @@ def test_bad_provider_config_names_the_field(
 
 
 def test_text_modality_on_native_audio_is_refused_with_the_reason() -> None:
-    with pytest.raises(ConfigurationError, match="native-audio.*1007.*Cannot extract voices"):
+    with pytest.raises(ConfigurationError, match=r"native-audio.*1007.*Cannot extract voices"):
         BidiGeminiLiveModel(
             MODEL, {"inference": {"responseModalities": ["TEXT"]}}, {"api_key": "k"}
         )

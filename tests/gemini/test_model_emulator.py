@@ -110,17 +110,15 @@ async def test_text_turn_events_transcripts_and_usage(
     start = of(events, BidiResponseStartEvent)[0]
     assert kinds.index("BidiResponseStartEvent") < kinds.index("BidiAudioStreamEvent")
     audio = of(events, BidiAudioStreamEvent)
-    assert audio and all(
-        a.sample_rate == 24000 and a.response_id == start.response_id for a in audio
-    )
+    assert audio
+    assert all(a.sample_rate == 24000 and a.response_id == start.response_id for a in audio)
     final = [t for t in of(events, BidiTranscriptStreamEvent) if t.is_final]
     assert [(t.role, t.current_transcript) for t in final] == [
         ("assistant", "You said: hello there")
     ]
     usage = of(events, BidiUsageEvent)[0]
-    assert (
-        usage.output_tokens > 0 and usage.total_tokens == usage.input_tokens + usage.output_tokens
-    )
+    assert usage.output_tokens > 0
+    assert usage.total_tokens == usage.input_tokens + usage.output_tokens
     assert events[-1] == BidiResponseCompleteEvent(start.response_id, "complete")
 
     setup = emu.received[0]["setup"]
@@ -274,7 +272,8 @@ async def test_unknown_model_is_a_1008_setup_error_with_the_reason(make_model: M
     model = make_model(model_id="gemini-9-flash-live-nonexistent")
     with pytest.raises(GeminiSetupError) as caught:
         await model.start()
-    assert caught.value.close_code == 1008 and not caught.value.restartable
+    assert caught.value.close_code == 1008
+    assert not caught.value.restartable
     assert "models/gemini-9-flash-live-nonexistent is not found for API version v1beta" in str(
         caught.value
     )
@@ -341,7 +340,8 @@ async def test_barge_in_interrupts_and_the_server_keeps_what_was_sent() -> None:
         assert 400 <= interruption.audio_received_ms < 3000
         assert events[-1].stop_reason == "interrupted"  # type: ignore[union-attr]
         heard = [t for t in of(events, BidiTranscriptStreamEvent) if t.is_final]
-        assert heard and long_answer.startswith(heard[0].current_transcript)
+        assert heard
+        assert long_answer.startswith(heard[0].current_transcript)
         assert heard[0].current_transcript != long_answer
         session = emu.connections[0].session
         assistant = [t.text for t in session.turns if t.kind == "assistant"]  # type: ignore[attr-defined]
@@ -358,7 +358,8 @@ async def test_go_away_renews_at_the_pause_and_resumes_without_replay() -> None:
         assert handle is not None
         with pytest.raises(ModelConnectionError) as caught:
             await collect(model, lambda e: False)
-        assert caught.value.reason == "go_away" and caught.value.restartable
+        assert caught.value.reason == "go_away"
+        assert caught.value.restartable
         assert model.go_away_time_left == 2.5
         history = [text_message("user", "remember the number 42"), text_message("assistant", "ok")]
         await model.stop()
@@ -387,7 +388,8 @@ async def test_a_refused_handle_falls_back_to_replaying_history(
     history = [text_message("user", "hi"), text_message("assistant", "hello")]
     with pytest.raises(ModelConnectionError) as caught:
         await model.start(messages=history)
-    assert caught.value.code == "resumption_rejected" and caught.value.restartable
+    assert caught.value.code == "resumption_rejected"
+    assert caught.value.restartable
     assert model.resumption_handle is None
     await model.start(messages=history)
     assert not model.resumed

@@ -251,7 +251,7 @@ def _check_modalities(model_id: str, setup: Mapping[str, Any]) -> None:
             f"closes such a session with 1007 {NON_AUDIO_REASON!r}); keep ['AUDIO'] and read the "
             "outputAudioTranscription text instead"
         )
-    setup["generationConfig"]["responseModalities"] = [modality]  # type: ignore[index]
+    setup["generationConfig"]["responseModalities"] = [modality]
 
 
 def _http_to_ws(base: str, field: str) -> tuple[str, str, str]:
@@ -450,7 +450,9 @@ async def _adc_token() -> str:
         credentials, _ = google.auth.default(
             scopes=["https://www.googleapis.com/auth/cloud-platform"]
         )
-        credentials.refresh(google.auth.transport.requests.Request())
+        credentials.refresh(  # type: ignore[no-untyped-call, unused-ignore]
+            google.auth.transport.requests.Request()
+        )
         return str(credentials.token)
 
     return await asyncio.to_thread(fetch)

@@ -90,7 +90,7 @@ def needs_answer(messages: Sequence[Message]) -> bool:
     """Whether the history ends on the user's side (a question, or a tool's result)."""
     for message in reversed(messages):
         if message["content"]:
-            return message["role"] == "user"
+            return bool(message["role"] == "user")
     return False
 
 

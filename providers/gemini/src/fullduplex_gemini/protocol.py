@@ -275,9 +275,10 @@ class LiveProtocol:
                 self.go_away_s = left if left is not None else 0.0
             elif key in ("voiceActivity", "voice_activity") and isinstance(value, dict):
                 kind = value.get("type") or value.get("voiceActivityType")
-                if kind in ("ACTIVITY_START", "ACTIVITY_END"):
-                    state = "started" if kind == "ACTIVITY_START" else "stopped"
-                    events.append(BidiSpeechEvent(state, item_id=self._user_item()))
+                if kind == "ACTIVITY_START":
+                    events.append(BidiSpeechEvent("started", item_id=self._user_item()))
+                elif kind == "ACTIVITY_END":
+                    events.append(BidiSpeechEvent("stopped", item_id=self._user_item()))
         return events
 
     def _resumption(self, value: Any) -> None:

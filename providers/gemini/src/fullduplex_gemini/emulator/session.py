@@ -181,7 +181,7 @@ class LiveSession:
                 return self.refuse(1007, "Invalid JSON payload received.")
         if not isinstance(message, dict):
             return self.refuse(1007, INVALID_ARGUMENT)
-        message = camel_keys(message)
+        message = dict(camel_keys(message))
         kinds = [key for key in message if key in _MESSAGE_KINDS]
         unknown = [key for key in message if key not in _MESSAGE_KINDS]
         if unknown:
@@ -192,7 +192,7 @@ class LiveSession:
         if len(kinds) != 1:
             return self.refuse(1007, INVALID_ARGUMENT)
         kind = kinds[0]
-        body = message[kind]
+        body: Any = message[kind]
         if self.setup is None:
             if kind != "setup":
                 return self.refuse(1007, INVALID_ARGUMENT)
@@ -323,8 +323,11 @@ class LiveSession:
             if not isinstance(part, dict):
                 continue
             if isinstance(part.get("text"), str):
-                kind = "assistant" if role == "model" else "user"
-                self.turns.append(Turn(kind, id=self._user_id(), text=part["text"]))
+                text = part["text"]
+                if role == "model":
+                    self.turns.append(Turn("assistant", text=text))
+                else:
+                    self.turns.append(Turn("user", id=self._user_id(), text=text))
             elif isinstance(part.get("functionCall"), dict):
                 call = part["functionCall"]
                 self.turns.append(
