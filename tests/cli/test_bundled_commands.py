@@ -65,7 +65,7 @@ def test_plugins_json_shows_every_bundled_plugin_and_what_it_registered() -> Non
 @pytest.mark.parametrize(
     ("command", "names"),
     [
-        ("models", ["openai"]),
+        ("models", ["gemini", "openai"]),
         ("io", ["audio", "text", "wav"]),
         ("tools", ["calculator", "current_time", "stop_conversation"]),
     ],

@@ -67,9 +67,14 @@ def default_model() -> str:
     if configured:
         return configured
     providers = registry().entries("models")
+    if len(providers) > 1:
+        # several providers: the only one with credentials, else the first one, openai
+        ready = [reg for reg in providers if reg.has_credentials and reg.has_credentials()]
+        providers = ready if len(ready) == 1 else [r for r in providers if r.name == "openai"]
     if len(providers) == 1:
         only = providers[0]
         return f"{only.name}/{only.models[0]}" if only.models else only.name
+    providers = registry().entries("models")
     names = ", ".join(reg.name for reg in providers) or "none installed"
     raise click.UsageError(
         f"choose a model with -m PROVIDER/MODEL or {MODEL_ENV} (providers: {names})"

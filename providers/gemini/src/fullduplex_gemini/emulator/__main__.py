@@ -1,0 +1,8 @@
+"""``python -m fullduplex_gemini.emulator``: the same as ``fullduplex emulator-gemini``."""
+
+from __future__ import annotations
+
+from .cli import emulator_command
+
+if __name__ == "__main__":
+    emulator_command()
