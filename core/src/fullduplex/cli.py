@@ -17,7 +17,6 @@ as one line (``--debug`` shows the traceback instead).
 
 from __future__ import annotations
 
-import importlib
 import json
 import sys
 import traceback
@@ -30,6 +29,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import click
 
 from . import __version__
+from .lazy_command import LazyCommand
 
 if TYPE_CHECKING:
     from .records import Kind, Registration, ToolRecord
@@ -71,7 +71,7 @@ class _LazyGroup(click.Group):
         if cmd_name not in self.commands:
             self.complete()
         command = super().get_command(ctx, cmd_name)
-        if isinstance(command, _BuiltinPlaceholder):
+        if isinstance(command, LazyCommand):
             command = command.load()
             if command is None:
                 del self.commands[cmd_name]
@@ -233,39 +233,9 @@ def io_command(name: str | None, as_json: bool) -> None:
     _show("io", name, as_json)
 
 
-class _BuiltinPlaceholder(click.Command):
-    """Holds a built-in command's name until its module is needed (see :data:`BUILTIN_COMMANDS`).
-
-    ``fullduplex plugins`` builds the whole group (to report a plugin that
-    claims a built-in's name) but runs none of these, so it does not import
-    their modules.
-    """
-
-    def __init__(self, name: str, target: str) -> None:
-        super().__init__(name, help=f"(loaded from {target} when used)")
-        self.target = target
-
-    def load(self) -> click.Command | None:
-        """The real command, or None (with a warning) when its module fails to import."""
-        from .plugins import PluginLoadWarning
-
-        module_name, _, attribute = self.target.partition(":")
-        try:
-            command: click.Command = getattr(importlib.import_module(module_name), attribute)
-        except Exception as exc:
-            warnings.warn(
-                f"built-in command {self.target!r} could not be loaded: "
-                f"{type(exc).__name__}: {exc}",
-                PluginLoadWarning,
-                stacklevel=2,
-            )
-            return None
-        return command
-
-
 def _add_builtin_commands(group: click.Group) -> None:
     for name, target in BUILTIN_COMMANDS.items():
-        group.add_command(_BuiltinPlaceholder(name, target))
+        group.add_command(LazyCommand(name, target))
 
 
 def build_cli() -> click.Group:

@@ -9,8 +9,30 @@ written down in ``docs/browser-protocol.md``.
 
 from __future__ import annotations
 
-from .app import create_app
-from .config import ServeConfig
-from .security import twilio_signature, valid_twilio_signature
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .app import create_app
+    from .config import ServeConfig
+    from .security import twilio_signature, valid_twilio_signature
 
 __all__ = ["ServeConfig", "create_app", "twilio_signature", "valid_twilio_signature"]
+
+#: where each public name lives, imported on first use: loading the plugin (to
+#: list commands) must not import Starlette
+_LAZY = {
+    "create_app": ".app",
+    "ServeConfig": ".config",
+    "twilio_signature": ".security",
+    "valid_twilio_signature": ".security",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value

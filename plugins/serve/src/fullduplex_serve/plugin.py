@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from fullduplex.hookspecs import hookimpl
+from fullduplex.lazy_command import LazyCommand
 
 if TYPE_CHECKING:
     import click
@@ -12,7 +13,11 @@ if TYPE_CHECKING:
 
 @hookimpl
 def register_commands(cli: click.Group) -> None:
-    """Add ``fullduplex serve``."""
-    from .cli import serve_command
-
-    cli.add_command(serve_command)
+    """Add ``fullduplex serve``; Starlette and uvicorn load only when it runs."""
+    cli.add_command(
+        LazyCommand(
+            "serve",
+            f"{__package__}.cli:serve_command",
+            help="Serve the agent on a web page and on the phone (browser and Twilio channels).",
+        )
+    )

@@ -28,12 +28,10 @@ EMULATOR_INSTALL: Final = "pip install 'fullduplex-gemini[emulator]'"
 
 @hookimpl
 def register_models(register: RegisterModel) -> None:
-    """Provider ``gemini``: ``BidiGeminiLiveModel`` for the Live models."""
-    from .model import BidiGeminiLiveModel
-
+    """Provider ``gemini``: ``BidiGeminiLiveModel`` for the Live models (imported on first use)."""
     register(
         "gemini",
-        BidiGeminiLiveModel,
+        f"{__package__}.model:BidiGeminiLiveModel",
         models=MODEL_IDS,
         local_server=local_emulator,
         has_credentials=has_api_key,
