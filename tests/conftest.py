@@ -8,11 +8,13 @@ same examples every run, no example database).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 
-from hypothesis import settings
+# environments without hypothesis (the `clients` env) have no property test to set up
+if importlib.util.find_spec("hypothesis") is not None:
+    from hypothesis import settings
 
-settings.register_profile("ci", derandomize=True, database=None, deadline=None, print_blob=True)
-
-if os.environ.get("CI", "").lower() == "true":
-    settings.load_profile("ci")
+    settings.register_profile("ci", derandomize=True, database=None, deadline=None, print_blob=True)
+    if os.environ.get("CI", "").lower() == "true":
+        settings.load_profile("ci")
