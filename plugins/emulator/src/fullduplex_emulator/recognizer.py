@@ -93,7 +93,9 @@ class Recognizer:
         decoder.process_raw(audio, full_utt=True)
         decoder.end_utt()
         hypothesis = decoder.hyp()
-        return str(hypothesis.hypstr).strip() if hypothesis is not None else ""
+        text = str(hypothesis.hypstr).strip() if hypothesis is not None else ""
+        # the dictionary spells the farewell both ways; one spelling for the responder
+        return text.replace("good bye", "goodbye")
 
     def recognize(self, pcm16: bytes, rate: int) -> Heard | None:
         """What mono PCM16 audio at ``rate`` Hz says, or ``None`` when nothing was heard."""
