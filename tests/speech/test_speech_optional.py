@@ -22,7 +22,8 @@ def test_auto_without_the_extra_falls_back_and_says_so_once(
     with caplog.at_level(logging.WARNING, logger="fullduplex_emulator"):
         first = Emulator(speech="auto")
         second = Emulator(speech="auto")
-    assert first.speech is None and second.speech is None
+    assert first.speech is None
+    assert second.speech is None
     assert first.offload is False
     notices = [r.getMessage() for r in caplog.records if "speech stack" in r.getMessage()]
     assert len(notices) == 1
