@@ -4,7 +4,8 @@ A spoken question (eSpeak NG) played into the virtual microphone is the user's
 turn; the embedded emulator (with its [speech] extra) hears it and answers it
 aloud; the answer must come out of the virtual speaker, say the right words
 (recognised independently from the speaker's recording), and show on stdout.
-The microphone never ends, so Ctrl-C ends the chat (exit 130). Skips without a sound server, fails then under CI=true.
+The microphone never ends, so Ctrl-C ends the chat (exit 130). Skips without a
+sound server, fails then under CI=true.
 """
 
 from __future__ import annotations
