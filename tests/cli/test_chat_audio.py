@@ -1,9 +1,11 @@
 """``fullduplex chat --audio`` against a real PulseAudio server with virtual devices.
 
-A sound burst played into the virtual microphone is the user's turn; the
-embedded emulator answers it aloud; the answer must come out of the virtual
-speaker and its transcript on stdout. The microphone never ends, so Ctrl-C
-ends the chat (exit 130). Skips without a sound server, fails then under CI=true.
+A spoken question (eSpeak NG) played into the virtual microphone is the user's
+turn; the embedded emulator (with its [speech] extra) hears it and answers it
+aloud; the answer must come out of the virtual speaker, say the right words
+(recognised independently from the speaker's recording), and show on stdout.
+The microphone never ends, so Ctrl-C ends the chat (exit 130). Skips without a
+sound server, fails then under CI=true.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import importlib.util
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -37,7 +40,6 @@ def _load(name: str) -> ModuleType:
 _pulse = _load("pulse")
 PulseServer = _pulse.PulseServer
 PulseUnavailable = _pulse.PulseUnavailable
-noise_burst = _load("signals").noise_burst
 
 pytestmark = pytest.mark.audio
 
@@ -62,18 +64,26 @@ def test_audio_chat_hears_the_microphone_and_answers_on_the_speaker(pulse: Any) 
     env = clean_env(
         {key: value for key, value in pulse.env.items() if key.startswith(("PULSE", "XDG", "HOME"))}
     )
+    from fullduplex_emulator.speech import load_speech
+
+    speech = load_speech(True)
+    assert speech is not None
+    question = speech.speak("what is twenty one times four", 24000) + bytes(24000)
     recorder = pulse.record("speaker.monitor", rate=48000)
     try:
-        with LiveChat(["chat", "--audio", "--debug"], env=env, stdin=subprocess.DEVNULL) as chat:
-            # speak until the chat answers (the first bursts may come before the mic opens)
-            for attempt in range(10):
-                burst = pulse.play("mic", noise_burst(1000, seed=30 + attempt), 24000)
-                burst.wait(30)
+        command = ["chat", "--audio", "--tool", "calculator", "--debug"]
+        with LiveChat(command, env=env, stdin=subprocess.DEVNULL) as chat:
+            # give the microphone time to open: a question cut short is answered as heard
+            time.sleep(3)
+            # ask until the chat answers
+            for _attempt in range(10):
+                spoken = pulse.play("mic", question, 24000)
+                spoken.wait(30)
                 if chat.answered.wait(6):
                     break
             assert chat.answered.is_set(), f"no answer to the microphone; stdout: {chat.seen!r}"
             chat.answered.clear()
-            chat.answered.wait(3)  # let the spoken answer play out
+            chat.answered.wait(4)  # let the spoken answer play out
             chat.interrupt()
     finally:
         samples = recorder.stop()
@@ -84,5 +94,12 @@ def test_audio_chat_hears_the_microphone_and_answers_on_the_speaker(pulse: Any) 
     assert NOTICE in stderr
     assert "Traceback" not in stderr
     assert "task left running" not in stderr
-    assert any(line.startswith("Assistant: I heard") for line in seen), seen
+    assert any(line.strip() == "Assistant: The answer is eighty four." for line in seen), seen
     assert np.max(np.abs(samples)) > 1000, "the spoken answer never reached the speaker"
+    from fullduplex_emulator.grammar import ANSWERS
+    from fullduplex_emulator.recognizer import Recognizer
+
+    # what the speaker said, heard independently: the loud part of the recording
+    heard = Recognizer(ANSWERS, fallback=False).recognize(samples.tobytes(), 48000)
+    assert heard is not None
+    assert heard.text == "the answer is eighty four"

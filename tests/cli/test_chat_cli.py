@@ -36,7 +36,8 @@ def test_piped_question_uses_the_calculator_and_answers_84() -> None:
     assert "[tool] calculator -> 84" in lines
     answer = [line for line in lines if line.startswith("Assistant:")]
     assert answer, result.stdout
-    assert "84" in answer[-1]
+    # the embedded emulator speaks numbers in words (issue 13)
+    assert "eighty four" in answer[-1]
     # the tool call is shown before the answer that uses its result
     assert lines.index(call) < lines.index(answer[-1])
 
@@ -61,7 +62,7 @@ def test_emulator_flag_wins_over_a_key_and_the_key_is_never_printed() -> None:
     notices = [line for line in stderr_lines(result) if NOTICE in line]
     assert len(notices) == 1
     assert "--emulator" in notices[0]
-    assert "The answer is 5" in result.stdout
+    assert "The answer is five" in result.stdout
     assert FAKE_KEY not in result.stdout + result.stderr
     assert FAKE_KEY[-8:] not in result.stdout + result.stderr
 
@@ -137,13 +138,16 @@ def test_goodbye_ends_the_chat_while_input_is_still_open() -> None:
     assert "Goodbye" in out
 
 
-def _tone_wav(path: Path, seconds: float = 1.0, rate: int = 16000) -> None:
-    t = np.arange(int(seconds * rate)) / rate
-    samples = (0.4 * np.sin(2 * np.pi * 220 * t) * 32767).astype("<i2")
+def _tone_wav(path: Path) -> None:
+    """A spoken question: the embedded emulator's VAD (Silero) hears speech, not tones."""
+    from fullduplex_emulator.espeak import EspeakVoice
+
+    voice = EspeakVoice.shared()
+    samples = np.frombuffer(voice.synthesize("what is nine times nine"), "<i2")
     with wave.open(str(path), "wb") as writer:
         writer.setnchannels(1)
         writer.setsampwidth(2)
-        writer.setframerate(rate)
+        writer.setframerate(voice.rate)
         writer.writeframes(samples.tobytes())
 
 

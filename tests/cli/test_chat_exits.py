@@ -104,4 +104,4 @@ def test_ctrl_c_ends_an_interactive_chat_cleanly(tmp_path: Path) -> None:
     assert "KeyboardInterrupt" not in stderr
     assert "task left running" not in stderr
     assert "conversation ended (Ctrl-C)" in stderr
-    assert any("The answer is 5" in line for line in seen)
+    assert any("The answer is five" in line for line in seen)

@@ -35,7 +35,7 @@ def test_piped_lines_are_each_answered_in_order_and_goodbye_ends_the_chat() -> N
     assert len(answers) >= 4, result.stdout
     assert "hello" in answers[0]
     assert answers[1].startswith("Assistant: The answer is"), answers
-    assert "what time is it" in answers[2]
+    assert answers[2].startswith("Assistant: It is"), answers  # current_time, said aloud
     # the goodbye is the last thing said (stop_conversation's follow-up may say it again)
     assert set(answers[3:]) == {"Assistant: Goodbye!"}, answers
     # the arithmetic went through the calculator, before the answer that uses it

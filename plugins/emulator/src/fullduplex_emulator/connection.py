@@ -35,6 +35,8 @@ class Connection:
         self.headers = dict(request.headers)
         self.outbox: list[Frame] = []
         self.wakeup = asyncio.Event()
+        #: held while the session works off the loop, so its calls never overlap
+        self.lock = asyncio.Lock()
         self.close_request: tuple[int, str] | None = None
         self.sent_count = 0
         self.close_code: int | None = None

@@ -106,6 +106,16 @@ class Responder(ABC):
         """What a committed audio turn says, or ``None`` when unknown (the default)."""
         return None
 
+    def hear(self, audio: bytes, duration_ms: int, pcm16: bytes, rate: int) -> str | None:
+        """What a committed audio turn says, given also as mono PCM16 at ``rate`` Hz.
+
+        Front-ends call this (not ``transcribe``) so a responder with ears can listen;
+        ``audio`` is the turn in the wire's own encoding. It may block for a while
+        (speech recognition): sessions that use it run off the event loop. The
+        default asks ``transcribe``.
+        """
+        return self.transcribe(audio, duration_ms)
+
     @abstractmethod
     def respond(self, context: TurnContext) -> Reply:
         """The reply to the conversation as it stands."""

@@ -10,6 +10,12 @@ is time-related and the same for every provider: real-time pacing of answer
 audio (``pace`` seconds of wall time per second of audio), response delays,
 waking the session at its idle deadline (read on ``clock``; with a fake clock,
 call ``wake()`` after moving it), fault injection and the session cap.
+
+With ``offload=True`` (an emulator that listens and speaks: recognition and
+synthesis block for tens to hundreds of milliseconds) every call into a session
+(``handle``, ``pump``, ``tick``) runs on a shared pool of worker threads, one
+call per connection at a time and in arrival order, so the event loop keeps
+serving every other connection meanwhile.
 """
 
 from __future__ import annotations
@@ -18,8 +24,9 @@ import asyncio
 import contextlib
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any, Final, Self
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, Final, Self, TypeVar
 
 import orjson
 from aiohttp import WSMessage, WSMsgType, web
@@ -35,6 +42,9 @@ if TYPE_CHECKING:
 
 #: frames taken from the session per pump when not pacing
 PUMP_FRAMES: Final = 256
+#: worker threads for sessions that work off the loop (``offload=True``)
+OFFLOAD_WORKERS: Final = 4
+T = TypeVar("T")
 _INJECTED_SERVER_ERROR: Final = (
     "The server had an error while processing your request. "
     "(Injected by the emulator's fault settings.)"
@@ -60,6 +70,7 @@ class EmulatorServer(ABC):
         audio_chunk_ms: int = 50,
         record: bool = True,
         clock: Clock = time.time,
+        offload: bool = False,
     ) -> None:
         name = type(self).__name__
         if pace is not None and pace < 0:
@@ -77,6 +88,9 @@ class EmulatorServer(ABC):
         self.audio_chunk_ms = audio_chunk_ms
         self.record = record
         self.clock = clock
+        #: run session calls on worker threads (see the module docstring)
+        self.offload = offload
+        self._executor: ThreadPoolExecutor | None = None
         #: every client message received, decoded, in arrival order across connections
         self.received: list[dict[str, Any]] = []
         #: every server frame sent (``.type``, ``.data``, ``.event``), in order
@@ -98,7 +112,7 @@ class EmulatorServer(ABC):
 
     async def on_binary(self, conn: Connection, data: bytes) -> None:
         """A binary WebSocket message arrived; by default it goes to the session as is."""
-        conn.enqueue(conn.session.handle(data))
+        await self.call(conn, conn.session.handle, data)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -141,6 +155,9 @@ class EmulatorServer(ABC):
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
 
     async def __aenter__(self) -> Self:
         return await self.start()
@@ -162,6 +179,38 @@ class EmulatorServer(ABC):
         from .thread import EmulatorThread
 
         return EmulatorThread(self).start()
+
+    async def call(
+        self, conn: Connection, function: Callable[..., list[Frame]], *args: Any
+    ) -> None:
+        """Queue the frames of ``function(*args)`` (a session call) for ``conn``'s writer.
+
+        Inline, or on a worker thread when offloading; either way the frames are queued
+        before any later call of the same connection runs (``conn.lock``), so a reply
+        (``response.created``) always precedes the frames a later ``pump`` streams.
+        """
+        if not self.offload:
+            conn.enqueue(function(*args))
+            return
+        async with conn.lock:
+            conn.enqueue(await self._in_worker(function, *args))
+
+    async def _in_worker(self, function: Callable[..., T], *args: Any) -> T:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(
+                OFFLOAD_WORKERS, thread_name_prefix="fullduplex-emulator-session"
+            )
+        return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
+
+    async def _produce(
+        self, conn: Connection, function: Callable[..., list[Frame]], *args: Any
+    ) -> list[Frame]:
+        """The writer's own session call (``pump``/``tick``), after what is already queued."""
+        if not self.offload:
+            return function(*args)
+        async with conn.lock:
+            earlier, conn.outbox = conn.outbox, []
+            return earlier + await self._in_worker(function, *args)
 
     async def _health(self, request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
@@ -193,7 +242,7 @@ class EmulatorServer(ABC):
                 self.received.append(
                     data if isinstance(data, dict) else {"<unparsed>": message.data}
                 )
-            conn.enqueue(conn.session.handle(data))
+            await self.call(conn, conn.session.handle, data)
         elif message.type == WSMsgType.BINARY:
             await self.on_binary(conn, message.data)
 
@@ -225,7 +274,7 @@ class EmulatorServer(ABC):
                     await conn.ws.close(code=code, message=reason.encode()[:123])
                     return
                 if not session.has_pending_output():
-                    due = session.tick()
+                    due = await self._produce(conn, session.tick)
                     if due:
                         await self._send_all(conn, due)
                         continue
@@ -246,11 +295,13 @@ class EmulatorServer(ABC):
                     if conn.paced_until > now:
                         await self._wait(conn, conn.paced_until - now)
                         continue
-                    frames = session.pump(PUMP_FRAMES, max_audio_ms=self.audio_chunk_ms)
+                    frames = await self._produce(
+                        conn, session.pump, PUMP_FRAMES, self.audio_chunk_ms
+                    )
                     audio_ms = sum(frame.audio_ms for frame in frames)
                     conn.paced_until = max(conn.paced_until, now) + audio_ms * self.pace / 1000
                 else:
-                    frames = session.pump(PUMP_FRAMES)
+                    frames = await self._produce(conn, session.pump, PUMP_FRAMES)
                 await self._send_all(conn, frames)
         except (_Dropped, ConnectionError):
             return

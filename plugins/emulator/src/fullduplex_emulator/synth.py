@@ -160,6 +160,20 @@ def speech_chunks(text: str, encoding: Encoding, rate: int, chunk_ms: int) -> tu
     return tuple(base64.b64encode(audio[i : i + step]) for i in range(0, len(audio), step))
 
 
+def encoded_chunks(
+    pcm16: bytes, encoding: Encoding, rate: int, chunk_ms: int
+) -> tuple[bytes, tuple[bytes, ...]]:
+    """Given speech (PCM16 at ``rate``): its bytes in ``encoding`` and their base64 chunks.
+
+    What ``speech_audio`` / ``speech_chunks`` give for the synthetic voice, for audio
+    from elsewhere (the real voice of ``speech.SpeechStack``).
+    """
+    audio = encode(decode(pcm16, "pcm16"), encoding)
+    step = bytes_per_ms(encoding, rate) * chunk_ms
+    chunks = tuple(base64.b64encode(audio[i : i + step]) for i in range(0, len(audio), step))
+    return audio, chunks
+
+
 def rms_level(pcm16: bytes) -> float:
     """Root-mean-square level of PCM16 audio, as a fraction of full scale (0..1)."""
     if len(pcm16) < 2:

@@ -14,7 +14,7 @@ onto ``threshold`` / ``prefix_padding_ms`` / ``silence_duration_ms``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final, Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -29,6 +29,20 @@ class VadEvent:
 
     kind: Literal["started", "stopped"]
     ms: int
+
+
+class VoiceActivityDetector(Protocol):
+    """What a session needs of a VAD: ``EnergyVad`` here, ``silero.SileroVad`` with speech."""
+
+    in_speech: bool
+
+    def reset(self, position_ms: int) -> None:
+        """Forget speech state; audio resumes at ``position_ms``."""
+        ...
+
+    def feed(self, samples: npt.NDArray[np.int16], rate: int) -> list[VadEvent]:
+        """Consume mono samples; return the transitions found."""
+        ...
 
 
 class EnergyVad:

@@ -79,7 +79,7 @@ def _import_emulator(module: str = "") -> Any:
 def local_emulator() -> Iterator[Mapping[str, Any]]:
     """The embedded emulator on a free loopback port, served from its own thread."""
     emulator = _import_emulator()
-    with emulator.Emulator(port=0).start_in_thread() as running:
+    with emulator.Emulator(port=0, speech="auto").start_in_thread() as running:
         yield {"client_config": {"base_url": running.base_url, "api_key": running.api_key}}
 
 

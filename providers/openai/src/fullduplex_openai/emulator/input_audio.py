@@ -114,7 +114,11 @@ def commit_audio(
     previous = state.conversation.insert(item, None, audio)
     state.audio_ms[item_id] = duration_ms
     state.item_bytes_per_ms[item_id] = bpm
-    heard = "" if silent else state.responder.transcribe(audio, duration_ms)
+    if silent:
+        heard: str | None = ""
+    else:
+        samples, rate = synth.samples_of(audio, state.input_format)
+        heard = state.responder.hear(audio, duration_ms, samples.astype("<i2").tobytes(), rate)
     if heard is not None:
         state.transcripts[item_id] = heard
     frames = [

@@ -29,6 +29,7 @@ from fullduplex_emulator.faults import Faults
 from fullduplex_emulator.frames import Frame
 from fullduplex_emulator.responder import Responder
 from fullduplex_emulator.server import EmulatorServer
+from fullduplex_emulator.speech import SpeechWanted, load_speech
 from fullduplex_emulator.thread import EmulatorThread as _KitThread
 
 from .errors import RealtimeProtocolError
@@ -84,6 +85,7 @@ class Emulator(EmulatorServer):
         record: bool = True,
         clock: Clock = time.time,
         record_file: str | os.PathLike[str] | None = None,
+        speech: SpeechWanted = False,
     ) -> None:
         if not api_key:
             raise ValueError("Emulator(api_key=...) must be a non-empty string")
@@ -98,6 +100,9 @@ class Emulator(EmulatorServer):
             record=record,
             clock=clock,
         )
+        #: the real voice and ears (``speech=True`` or ``"auto"`` with the kit's [speech] extra)
+        self.speech = load_speech(speech)
+        self.offload = self.speech is not None
         self._api_key = api_key
         self.responder = responder
         self._secrets: dict[str, tuple[float, dict[str, Any] | None]] = {}
@@ -286,6 +291,7 @@ class Emulator(EmulatorServer):
             audio_chunk_ms=self.audio_chunk_ms,
             session_cap_s=self.session_cap_s,
             clock=self.clock,
+            speech=self.speech,
         )
         conn = Connection(len(self.connections), request, ws, session, replace(self.faults), model)
         await self.serve(conn)

@@ -20,7 +20,8 @@ from fullduplex_emulator.clock import Clock, IdleTimer
 from fullduplex_emulator.frames import Frame
 from fullduplex_emulator.responder import Reply, Responder
 from fullduplex_emulator.scripted import ScriptedResponder
-from fullduplex_emulator.vad import EnergyVad
+from fullduplex_emulator.speech import SpeechStack
+from fullduplex_emulator.vad import EnergyVad, VoiceActivityDetector
 
 from .conversation import Conversation
 from .errors import RealtimeProtocolError
@@ -49,12 +50,16 @@ def split_words(text: str) -> list[str]:
     return words
 
 
-def vad_for(turn_detection: Json) -> EnergyVad:
-    """The kit's VAD for an effective ``turn_detection`` object (server or semantic VAD)."""
+def vad_for(turn_detection: Json, speech: SpeechStack | None = None) -> VoiceActivityDetector:
+    """The kit's VAD for an effective ``turn_detection`` object (server or semantic VAD).
+
+    Silero's when the session has a speech stack, else the energy VAD.
+    """
+    make = speech.vad if speech is not None else EnergyVad
     if turn_detection["type"] == "semantic_vad":
         silence = _EAGERNESS_SILENCE_MS[turn_detection.get("eagerness", "auto")]
-        return EnergyVad(0.5, 300, silence)
-    return EnergyVad(
+        return make(0.5, 300, silence)
+    return make(
         float(turn_detection["threshold"]),
         int(turn_detection["prefix_padding_ms"]),
         int(turn_detection["silence_duration_ms"]),
@@ -102,10 +107,13 @@ class SessionState:
         audio_chunk_ms: int = 50,
         session_cap_s: float = 3600.0,
         clock: Clock = time.time,
+        speech: SpeechStack | None = None,
     ) -> None:
         if audio_chunk_ms < 1:
             raise ValueError(f"audio_chunk_ms must be >= 1, got {audio_chunk_ms}")
-        self.responder = responder if responder is not None else ScriptedResponder()
+        #: the real ears, voice and VAD (the kit's ``[speech]`` extra), if on
+        self.speech = speech
+        self.responder = responder if responder is not None else ScriptedResponder(speech=speech)
         self.audio_chunk_ms = audio_chunk_ms
         self.fail_responses = False
         self.ids = EventIds()
@@ -130,7 +138,7 @@ class SessionState:
         self.buffer = InputAudioBuffer()
         self.speech_item_id: str | None = None
         self.speech_start_ms = 0
-        self.vad: EnergyVad | None = None
+        self.vad: VoiceActivityDetector | None = None
         self.pending_transcription: list[Frame] = []
         self.clock = clock
         #: server VAD's idle timeout counts from the end of the last answer's playback
@@ -177,6 +185,6 @@ class SessionState:
         if turn_detection is None:
             self.vad = None
             return
-        self.vad = vad_for(turn_detection)
+        self.vad = vad_for(turn_detection, self.speech)
         self.vad.reset(self.buffer.written_ms)
         self.speech_item_id = None

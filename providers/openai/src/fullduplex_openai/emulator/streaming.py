@@ -198,8 +198,11 @@ def _stream_audio(state: SessionState, run: ResponseRun, text: str) -> Iterator[
         state, run, item_id, {"type": "audio", "transcript": ""}
     )
     chunk_ms = state.audio_chunk_ms
-    chunks = synth.speech_chunks(text, format_type, chunk_ms)
-    raw = memoryview(synth.speech_audio(text, format_type))
+    speed = float(state.config["audio"]["output"].get("speed", 1.0))
+    audio, chunks = synth.voiced(
+        text, format_type, chunk_ms, state.speech, run.settings["voice"], speed
+    )
+    raw = memoryview(audio)
     stored = state.conversation.audio_of(item_id) if run.in_conversation else bytearray()
     words = split_words(text)
     ids = state.ids

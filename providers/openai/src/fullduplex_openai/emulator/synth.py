@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from fullduplex_emulator import synth as _kit
+from fullduplex_emulator.speech import SpeechStack
 from fullduplex_emulator.synth import (
     PCM_RATE,
     Encoding,
@@ -46,6 +47,25 @@ def speech_chunks(text: str, format_type: str, chunk_ms: int) -> tuple[bytes, ..
     """``speech_audio`` in ``chunk_ms`` pieces, each already base64-encoded (ASCII bytes)."""
     encoding, rate = FORMATS[format_type]
     return _kit.speech_chunks(text, encoding, rate, chunk_ms)
+
+
+def voiced(
+    text: str,
+    format_type: str,
+    chunk_ms: int,
+    speech: SpeechStack | None,
+    voice: str | None = None,
+    speed: float = 1.0,
+) -> tuple[bytes, tuple[bytes, ...]]:
+    """``text`` said in a GA format: its audio and base64 chunks.
+
+    With a speech stack it is the real voice (``voice`` at ``speed``); without, the
+    kit's synthetic one.
+    """
+    encoding, rate = FORMATS[format_type]
+    if speech is None:
+        return _kit.speech_audio(text, encoding, rate), speech_chunks(text, format_type, chunk_ms)
+    return _kit.encoded_chunks(speech.speak(text, rate, voice, speed), encoding, rate, chunk_ms)
 
 
 def samples_of(audio: bytes, format_type: str) -> tuple[npt.NDArray[np.int16], int]:
