@@ -138,7 +138,7 @@ async def test_text_turn_events_transcripts_and_usage(
 async def test_audio_turn_is_16k_in_and_resampled_out(
     emu: GeminiEmulator, make_model: Make
 ) -> None:
-    responder = ScriptedResponder(["what is the time"])
+    responder = ScriptedResponder(["tell me about the weather"])
     emu.responder = responder
     model = make_model({"audio": {"input_rate": 24000, "output_rate": 48000}})
     assert model.capabilities.input_sample_rate == 24000
@@ -157,7 +157,10 @@ async def test_audio_turn_is_16k_in_and_resampled_out(
     final = {
         t.role: t.current_transcript for t in of(events, BidiTranscriptStreamEvent) if t.is_final
     }
-    assert final == {"user": "what is the time", "assistant": "You said: what is the time"}
+    assert final == {
+        "user": "tell me about the weather",
+        "assistant": "You said: tell me about the weather",
+    }
     out = of(events, BidiAudioStreamEvent)
     assert {a.sample_rate for a in out} == {48000}
     sent_ms = sum(f.audio_ms for f in emu.sent if f.type == "modelTurn")
