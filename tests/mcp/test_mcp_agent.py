@@ -116,11 +116,12 @@ async def test_a_server_crash_mid_call_is_spoken_and_the_server_comes_back(
         stdio_tools() as mcp,
         BidiAgent(make_model(), tools=mcp.tools) as agent,
     ):
-        first = await ask(agent, say("crash", {"marker": marker}), lambda t: "result" in t)
+        first = await ask(agent, say("crash", {"marker": marker}), lambda t: "failed" in t)
         second = await ask(agent, say("pid"), lambda t: "result" in t)
     [crashed] = results(first)
     assert crashed.status == "error"
-    assert "stopped during the call" in spoken(first)[-1]  # the model speaks about it
+    assert "stopped during the call" in crashed.content  # what the model is told
+    assert spoken(first)[-1] == "Sorry, the crash failed."  # and speaks about
     [pid] = results(second)
     assert pid.status == "success"
     assert mcp.launches == 2
@@ -138,7 +139,7 @@ async def test_a_tool_list_change_mid_conversation(
             await changed.wait()
             assert "bonus" in [t.name for t in mcp.tools]
             # a tool the server dropped: the call reaches the server, whose refusal is spoken
-            gone = await ask(agent, say("fail", {"reason": "x"}), lambda t: "result" in t)
+            gone = await ask(agent, say("fail", {"reason": "x"}), lambda t: "failed" in t)
             # the session the model has still lacks the new tool (core must pass it on)
             unknown = await ask(agent, say("bonus", {"x": 2}), lambda t: "no tool" in t)
     [refused] = results(gone)
