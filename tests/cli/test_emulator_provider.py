@@ -86,17 +86,17 @@ async def test_provider_gemini_serves_a_gemini_live_endpoint() -> None:
     from fullduplex.events import BidiConnectionStartEvent
     from fullduplex_gemini import BidiGeminiLiveModel
 
-    process = subprocess.Popen(
-        [_exe(), "emulator", "--provider", "gemini", "--port", "0", "--api-key", "k-123"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    process = await asyncio.create_subprocess_exec(
+        _exe(),
+        *("emulator", "--provider", "gemini", "--port", "0", "--api-key", "k-123"),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
         env=_env(),
     )
     try:
         assert process.stdout is not None
         async with asyncio.timeout(30):
-            line = await asyncio.to_thread(process.stdout.readline)
+            line = (await process.stdout.readline()).decode()
         assert line.startswith("Gemini Live emulator listening on "), line
         base_url = line.rsplit(" ", 1)[1].strip()
         model = BidiGeminiLiveModel(client_config={"api_key": "k-123", "base_url": base_url})
@@ -108,10 +108,11 @@ async def test_provider_gemini_serves_a_gemini_live_endpoint() -> None:
     finally:
         process.send_signal(signal.SIGINT)
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
+            async with asyncio.timeout(10):
+                await process.wait()
+        except TimeoutError:
             process.kill()
-            process.wait(timeout=5)
+            await process.wait()
     assert process.returncode == 0
 
 
@@ -121,5 +122,5 @@ def test_a_bad_emulator_command_reference_names_the_field(ref: object) -> None:
     from fullduplex.registration import make_register
 
     register = make_register("models", "p", None, [])
-    with pytest.raises(ConfigurationError, match="emulator_command: expected a 'package.module"):
+    with pytest.raises(ConfigurationError, match=r"emulator_command: expected a 'package\.module"):
         register("prov", "pkg.mod:Model", emulator_command=ref)
