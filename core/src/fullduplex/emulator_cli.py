@@ -68,8 +68,8 @@ def choose_provider(name: str | None, providers: list[ModelRecord]) -> ModelReco
         )
     if not providers:
         raise click.ClickException(
-            "no installed provider offers an emulator; install one with its [emulator] extra, "
-            "e.g. pip install 'fullduplex-openai[emulator]'"
+            "no installed provider offers an emulator; install a provider with its "
+            "[emulator] extra (pip install 'fullduplex-<provider>[emulator]')"
         )
     configured = os.environ.get(_MODEL_ENV, "").strip().partition("/")[0]
     for preferred in (configured, "openai"):
