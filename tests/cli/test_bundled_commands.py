@@ -49,7 +49,7 @@ def test_plugins_json_shows_every_bundled_plugin_and_what_it_registered() -> Non
     by_name = {plugin["name"]: plugin for plugin in data["plugins"]}
     expected = {
         "core": ("fullduplex", {"tools": ["stop_conversation"]}),
-        "openai": ("fullduplex-openai", {"models": ["openai"], "commands": ["emulator"]}),
+        "openai": ("fullduplex-openai", {"models": ["openai"]}),
         "text": ("fullduplex-text", {"io": ["text"]}),
         "audio": ("fullduplex-audio", {"io": ["audio", "wav"], "commands": ["devices"]}),
         "tools": ("fullduplex-tools", {"tools": ["calculator", "current_time"]}),

@@ -30,6 +30,7 @@ SAMPLES: list[Any] = [
     ev.BidiLatencyEvent("speech_end_to_first_audio", 321.5, "resp_1"),
     ev.BidiErrorEvent("bad thing", "invalid_value", "session.voice", "resp_1"),
     ev.ToolUseStreamEvent("call_1", "calculator", '{"x": 1}', "1}", True, "resp_1", "item_3"),
+    ev.BidiToolCancelEvent(("call_1", "call_2"), "resp_1"),
 ]
 
 

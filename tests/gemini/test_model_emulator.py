@@ -22,6 +22,7 @@ from fullduplex.events import (
     BidiResponseCompleteEvent,
     BidiResponseStartEvent,
     BidiTextInputEvent,
+    BidiToolCancelEvent,
     BidiTranscriptStreamEvent,
     BidiUsageEvent,
     ToolResultEvent,
@@ -223,16 +224,11 @@ async def test_cancelled_calls_get_no_response(make_model: Make) -> None:
             if isinstance(event, ToolUseStreamEvent):  # the user speaks while the tool runs
                 await model.send(BidiAudioInputEvent(tone_pcm16(200, rate=16000), 16000))
 
-        seen = await collect(
-            model, lambda e: isinstance(e, ToolResultEvent) and e.status == "cancelled", barge
-        )
+        seen = await collect(model, lambda e: isinstance(e, BidiToolCancelEvent), barge)
         call = of(seen, ToolUseStreamEvent)[0]
-        cancelled = of(seen, ToolResultEvent)[0]
-        assert (cancelled.call_id, cancelled.name, cancelled.status) == (
-            call.call_id,
-            "lookup",
-            "cancelled",
-        )
+        [cancelled] = of(seen, BidiToolCancelEvent)
+        assert cancelled.call_ids == (call.call_id,)
+        assert not of(seen, ToolResultEvent)  # a fact for the agent, not a result
         assert of(seen, BidiInterruptionEvent)
         assert not model.answer_pending  # nothing is owed for a cancelled call
         await model.send(ToolResultEvent(call.call_id, "lookup", '"too late"'))

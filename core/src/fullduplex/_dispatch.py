@@ -10,10 +10,12 @@ reader hands it every event of the model:
 - the user's speech and a server's own interruption go to
   :mod:`._interruption`, which decides; a decided cut is carried out here:
   every output told at once, the history marked, and the requests the model
-  can take (``BidiResponseCancelEvent`` when the server does not cancel by
-  itself, ``BidiAudioTruncateEvent`` to what was heard), then cancellable
-  tools and the ``on_interruption`` hooks;
-- final transcripts become history, finished tool calls become tool runs.
+  can take (:func:`._interruption.plan`: ``BidiResponseCancelEvent`` when the
+  server does not cancel by itself, ``BidiAudioTruncateEvent`` to what was
+  heard, or, without truncation, the history shortened to the heard share),
+  then cancellable tools and the ``on_interruption`` hooks;
+- final transcripts become history, finished tool calls become tool runs,
+  calls the server withdrew (``BidiToolCancelEvent``) are cancelled.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from ._interruption import Cut, Interruptions
+from ._interruption import Cut, Interruptions, plan
 from .events import (
     BidiAudioStreamEvent,
     BidiAudioTruncateEvent,
@@ -32,6 +34,7 @@ from .events import (
     BidiResponseCompleteEvent,
     BidiResponseStartEvent,
     BidiSpeechEvent,
+    BidiToolCancelEvent,
     BidiTranscriptStreamEvent,
     ToolUseStreamEvent,
 )
@@ -99,6 +102,9 @@ class ModelEvents:
             self._emit(event)
             if event.is_final:
                 await self._tools.start(event)
+        elif isinstance(event, BidiToolCancelEvent):
+            self._emit(event)
+            self._tools.withdraw(event.call_ids)
         elif isinstance(event, BidiInterruptionEvent):
             await self._on_reported_interruption(event)
         elif isinstance(event, BidiSpeechEvent):
@@ -122,10 +128,8 @@ class ModelEvents:
         cut = self._cuts.on_speech_started(self._turn.active_response)
         if cut is None:
             return
-        caps = self._agent.model.capabilities
-        cancel = cut.streaming and caps.response_cancel and not caps.server_interrupts
         notice = BidiInterruptionEvent("user_speech", cut.response_id, cut.item_id, cut.received_ms)
-        await self._carry_out(cut, notice, cancel=cancel)
+        await self._carry_out(cut, notice, reported=False)
 
     async def _on_reported_interruption(self, event: BidiInterruptionEvent) -> None:
         """The server says it cut a response: act on it unless it cuts nothing new."""
@@ -139,10 +143,11 @@ class ModelEvents:
                 item_id=cut.item_id,
                 audio_received_ms=max(event.audio_received_ms, cut.received_ms),
             )
-        await self._carry_out(cut, event, cancel=False)
+        await self._carry_out(cut, event, reported=True)
 
-    async def _carry_out(self, cut: Cut, event: BidiInterruptionEvent, *, cancel: bool) -> None:
+    async def _carry_out(self, cut: Cut, event: BidiInterruptionEvent, *, reported: bool) -> None:
         """Act on a decided interruption: every output at once, then the model's requests."""
+        todo = plan(cut, self._agent.model.capabilities, reported=reported)
         fanout = self._agent._fanout
         if fanout is not None:
             fanout.interrupt(event)
@@ -150,10 +155,11 @@ class ModelEvents:
             self._agent._queue.put_nowait(event)
         item = cut.item_id
         if item is not None:
-            self._history.mark_interrupted(item)
-        if cancel:
+            keep = cut.heard_fraction if todo.shorten_history else None
+            self._history.mark_interrupted(item, keep=keep)
+        if todo.cancel:
             await self._agent._deliver(BidiResponseCancelEvent(cut.response_id, "user_speech"))
-        if item is not None and not cut.fully_heard and self._agent.model.capabilities.truncation:
+        if todo.truncate and item is not None:
             await self._agent._deliver(BidiAudioTruncateEvent(item, cut.heard_ms, cut.response_id))
         self._tools.cancel_on_interruption()
         await self._agent._hooks.call("on_interruption", agent=self._agent, event=event)

@@ -14,19 +14,32 @@ fallback) this module decides:
 - which late chunks to drop: every chunk of a cut item, checked on the audio
   hot path by a set lookup (:attr:`Interruptions.cut`).
 
-What the agent then does (tell the outputs, truncate, cancel, mark history)
-is in :class:`._dispatch.ModelEvents` (``_carry_out``); which of those requests a
-provider can take is read from its ``ModelCapabilities``.
+- what to do about a cut (:func:`plan`), from the model's capability flags
+  only: cancel the response (when the server does not cut it by itself),
+  truncate the model's memory of the item (when it can), or, when it cannot,
+  shorten the agent's own history to the share of the item the user heard.
+
+A provider-reported interruption is a fact like any other: it goes through
+:meth:`Interruptions.on_reported`, so an item the agent already cut on the
+user's speech is not cut (nor cancelled, nor truncated) a second time, and a
+reported cut never asks for a cancel (the server already stopped).
+
+Carrying a plan out (tell the outputs, send the requests, mark history) is
+:class:`._dispatch.ModelEvents` (``_carry_out``).
 """
 
 from __future__ import annotations
 
 from collections import deque
+from typing import TYPE_CHECKING
 
 import attrs
 
 from .events import BidiInterruptionEvent
 from .io import PlaybackLedger
+
+if TYPE_CHECKING:
+    from .model import ModelCapabilities
 
 #: cut items remembered (their late chunks are dropped, their history marked)
 _MAX_CUT = 64
@@ -48,6 +61,43 @@ class Cut:
     def fully_heard(self) -> bool:
         """Everything received was heard: nothing to forget."""
         return self.item_id is None or self.heard_ms >= self.received_ms
+
+    @property
+    def heard_fraction(self) -> float:
+        """The share of the received audio the user heard, in ``[0, 1]``."""
+        if self.received_ms <= 0 or self.heard_ms >= self.received_ms:
+            return 1.0
+        return max(0.0, self.heard_ms / self.received_ms)
+
+
+@attrs.frozen(slots=True)
+class Plan:
+    """What the agent asks of the model, and does to its history, for one cut."""
+
+    #: send ``BidiResponseCancelEvent``: the response streams and the server will not stop it
+    cancel: bool
+    #: send ``BidiAudioTruncateEvent``: the model forgets the unheard end itself
+    truncate: bool
+    #: the model cannot forget: the agent's history keeps only the heard share
+    #: (the next replay, on a reconnect without resumption, carries that share)
+    shorten_history: bool
+
+
+def plan(cut: Cut, caps: ModelCapabilities, *, reported: bool) -> Plan:
+    """Decide, from capability flags only, what a cut asks for.
+
+    ``reported`` is true when the provider said the server cut the response
+    itself: nothing is left to cancel then. A cut of speech the agent detected
+    is cancelled only where the server neither interrupts by itself nor lacks
+    a cancel request.
+    """
+    cancel = not reported and cut.streaming and caps.response_cancel and not caps.server_interrupts
+    unheard = cut.item_id is not None and not cut.fully_heard
+    return Plan(
+        cancel=cancel,
+        truncate=unheard and caps.truncation,
+        shorten_history=unheard and not caps.truncation,
+    )
 
 
 class Interruptions:

@@ -42,7 +42,10 @@ if TYPE_CHECKING:
 #: name (so no plugin can claim it) and imports the module when the command is
 #: run or the help lists it; one that fails to import is reported and skipped
 #: like a broken plugin.
-BUILTIN_COMMANDS: dict[str, str] = {"chat": "fullduplex.chat:chat"}
+BUILTIN_COMMANDS: dict[str, str] = {
+    "chat": "fullduplex.chat:chat",
+    "emulator": "fullduplex.emulator_cli:emulator",
+}
 
 
 @dataclass

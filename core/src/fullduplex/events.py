@@ -89,6 +89,8 @@ class _Event:
                 value = _b64(value)
             elif isinstance(value, BaseException):
                 value = str(value)
+            elif isinstance(value, tuple):
+                value = list(value)
             out[field.name] = value
         return out
 
@@ -325,6 +327,34 @@ class BidiErrorEvent(_Event):
     response_id: str | None = None
 
 
+def _call_ids(value: object) -> tuple[str, ...]:
+    """Call ids as a tuple of strings (a JSON list is accepted: ``event_from_dict``)."""
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise EventError(
+            f"call_ids: expected a list of call id strings, got {type(value).__name__}"
+        )
+    for call_id in value:
+        if not isinstance(call_id, str):
+            raise EventError(
+                f"call_ids: expected a list of call id strings, got a {type(call_id).__name__}"
+            )
+    return tuple(value)
+
+
+@attrs.frozen(slots=True)
+class BidiToolCancelEvent(_Event):
+    """The server withdrew tool calls it had made (a fact, e.g. after the user spoke).
+
+    The agent cancels exactly these calls if they still run, records them as
+    cancelled in the history, and sends the model no result for them: the
+    server no longer waits for one.
+    """
+
+    type: ClassVar[str] = "bidi_tool_cancel"
+    call_ids: tuple[str, ...] = attrs.field(converter=_call_ids)
+    response_id: str | None = None
+
+
 @attrs.frozen(slots=True)
 class ToolUseStreamEvent(_Event):
     """The model is calling a tool.
@@ -366,6 +396,7 @@ BidiOutputEvent: TypeAlias = (
     | BidiLatencyEvent
     | BidiErrorEvent
     | ToolUseStreamEvent
+    | BidiToolCancelEvent
     | ToolResultEvent
 )
 
@@ -391,6 +422,7 @@ OUTPUT_EVENT_TYPES: tuple[type[_Event], ...] = (
     BidiLatencyEvent,
     BidiErrorEvent,
     ToolUseStreamEvent,
+    BidiToolCancelEvent,
 )
 
 EVENT_CLASSES: dict[str, type[_Event]] = {

@@ -75,7 +75,9 @@ class RegisterModel(Protocol):
     without naming it: ``local_server`` offers an offline server,
     ``has_credentials`` says whether the real service is reachable as
     configured, ``options`` maps the generic options (voice, base URL) to the
-    factory's own keyword arguments.
+    factory's own keyword arguments, ``emulator_command`` names the provider's
+    emulator command line (``"package.module:command"``, a click command,
+    imported only when ``fullduplex emulator --provider NAME`` runs).
     """
 
     def __call__(
@@ -87,6 +89,7 @@ class RegisterModel(Protocol):
         local_server: LocalServer | None = None,
         has_credentials: CredentialsCheck | None = None,
         options: OptionsMapper | None = None,
+        emulator_command: str | None = None,
     ) -> None: ...
 
 

@@ -111,6 +111,9 @@ class ModelRecord(Registration):
     has_credentials: CredentialsCheck | None = None
     #: maps :class:`ModelOptions` to the factory's keyword arguments, if supported
     options: OptionsMapper | None = None
+    #: ``"package.module:command"`` of the provider's emulator command line (a
+    #: click command), run by ``fullduplex emulator --provider NAME``
+    emulator_command: str | None = None
 
     @property
     def kind(self) -> Literal["models"]:

@@ -50,8 +50,18 @@ def make_register(
         local_server: LocalServer | None = None,
         has_credentials: CredentialsCheck | None = None,
         options: OptionsMapper | None = None,
+        emulator_command: str | None = None,
     ) -> None:
         check_name("provider", provider)
+        if emulator_command is not None:
+            given_ref: object = emulator_command
+            ref = given_ref if isinstance(given_ref, str) else ""
+            module, _, attribute = ref.partition(":")
+            if not module or not attribute:
+                raise ConfigurationError(
+                    "emulator_command: expected a 'package.module:command' reference or None, "
+                    f"got {emulator_command!r}"
+                )
         obj = _callable_or_reference("factory", factory, f"model provider {provider!r}", owner)
         extras = {
             "local_server": local_server,
@@ -77,6 +87,7 @@ def make_register(
                 local_server=local_server,
                 has_credentials=has_credentials,
                 options=options,
+                emulator_command=emulator_command,
             )
         )
 

@@ -25,10 +25,15 @@ def test_registered_as_provider_openai() -> None:
     assert FromModels is BidiOpenAIRealtimeModel
 
 
-def test_register_commands_adds_the_emulator() -> None:
-    group = click.Group("fullduplex")
-    openai_plugin.register_commands(group)
-    assert "emulator" in group.commands
+def test_the_registration_declares_the_emulator_command() -> None:
+    # core's `fullduplex emulator` runs it; the plugin adds no command of its own
+    from fullduplex.registry import model_registration
+
+    registration, _ = model_registration("openai")
+    assert registration.emulator_command == "fullduplex_openai.emulator.cli:emulator_command"
+    module, _, name = registration.emulator_command.partition(":")
+    assert isinstance(getattr(__import__(module, fromlist=[name]), name), click.Command)
+    assert not hasattr(openai_plugin, "register_commands")
 
 
 def test_import_is_light() -> None:

@@ -1,8 +1,9 @@
-"""The ``gemini`` entry point: registers the provider and the ``emulator-gemini`` command.
+"""The ``gemini`` entry point: registers the provider, its emulator with it.
 
 Registered exactly like a third-party plugin. The model class is imported in
 its hook; the emulator (the ``[emulator]`` extra: aiohttp and numpy) only when
-it is used, by ``fullduplex emulator-gemini`` or a chat that starts it.
+it is used, by ``fullduplex emulator --provider gemini`` (core's command runs
+the registered ``emulator_command``) or a chat that starts it.
 """
 
 from __future__ import annotations
@@ -19,8 +20,6 @@ from fullduplex.hookspecs import RegisterModel, hookimpl
 from .wire import MODEL_IDS
 
 if TYPE_CHECKING:
-    import click
-
     from fullduplex.registry import ModelOptions
 
 EMULATOR_INSTALL: Final = "pip install 'fullduplex-gemini[emulator]'"
@@ -36,6 +35,7 @@ def register_models(register: RegisterModel) -> None:
         local_server=local_emulator,
         has_credentials=has_api_key,
         options=model_options,
+        emulator_command=f"{__package__}.emulator.cli:emulator_command",
     )
 
 
@@ -75,27 +75,3 @@ def model_options(options: ModelOptions) -> Mapping[str, Any]:
     if options.base_url is not None:
         kwargs["client_config"] = {"base_url": options.base_url}
     return kwargs
-
-
-@hookimpl
-def register_commands(cli: click.Group) -> None:
-    """``fullduplex emulator-gemini``: imports the emulator only when it runs.
-
-    ``fullduplex emulator`` belongs to the OpenAI plugin; ``--provider gemini``
-    there should dispatch to :func:`fullduplex_gemini.emulator.cli.emulator_command`.
-    """
-    import click
-
-    @cli.command(
-        "emulator-gemini",
-        context_settings={"ignore_unknown_options": True, "help_option_names": []},
-        add_help_option=False,
-    )
-    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
-    def emulator_command(args: tuple[str, ...]) -> None:
-        """Run a local Gemini Live emulator for offline development."""
-        try:
-            command = _import_emulator("cli").emulator_command
-        except ConfigurationError as exc:
-            raise click.ClickException(str(exc)) from exc
-        command.main(list(args), prog_name="fullduplex emulator-gemini", standalone_mode=False)

@@ -21,8 +21,9 @@ What the protocol lacks and this module supplies:
 Facts reported for the agent (and kept for the model): ``interrupted`` becomes a
 :class:`BidiInterruptionEvent` (always: the agent decides from its playback
 ledger whether anything was cut); ``resumption_handle`` is the latest usable
-handle; ``go_away_s`` the time left the server announced; a cancellation is a
-``ToolResultEvent`` with ``status="cancelled"`` per call.
+handle; ``go_away_s`` the time left the server announced; a
+``toolCallCancellation`` is one :class:`BidiToolCancelEvent` naming the calls
+still owed (the agent cancels those tasks and answers none of them).
 """
 
 from __future__ import annotations
@@ -40,10 +41,10 @@ from fullduplex.events import (
     BidiResponseCompleteEvent,
     BidiResponseStartEvent,
     BidiSpeechEvent,
+    BidiToolCancelEvent,
     BidiTranscriptStreamEvent,
     BidiUsageEvent,
     StopReason,
-    ToolResultEvent,
     ToolUseStreamEvent,
 )
 
@@ -58,7 +59,6 @@ if TYPE_CHECKING:
 
 #: bytes of 24 kHz mono PCM16 per millisecond
 _WIRE_BYTES_PER_MS: Final = 48
-CANCELLED_CONTENT: Final = '{"error": "the server cancelled this call"}'
 
 
 class _Batch:
@@ -498,23 +498,20 @@ class LiveProtocol:
         ids = value.get("ids") if isinstance(value, dict) else None
         if not isinstance(ids, list):
             return
+        withdrawn: list[str] = []
         for call_id in ids:
             if not isinstance(call_id, str) or call_id in self._answered:
                 continue
+            if call_id in self.cancelled:
+                continue
             self.cancelled.add(call_id)
-            events.append(
-                ToolResultEvent(
-                    call_id,
-                    self._names.get(call_id, ""),
-                    CANCELLED_CONTENT,
-                    "cancelled",
-                    response_id=self.last_response_id,
-                )
-            )
+            withdrawn.append(call_id)
             for batch in list(self._batches):
                 if call_id in batch.ids:
                     batch.ids.remove(call_id)
                     self._send_if_complete(batch)
+        if withdrawn:
+            events.append(BidiToolCancelEvent(tuple(withdrawn), self.last_response_id))
 
     def _usage(self, usage: Any, events: list[BidiOutputEvent]) -> None:
         if not isinstance(usage, dict):

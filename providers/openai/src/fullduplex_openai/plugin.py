@@ -1,9 +1,10 @@
-"""The ``openai`` entry point: registers the provider and the emulator command.
+"""The ``openai`` entry point: registers the provider, its emulator with it.
 
 Registered exactly like a third-party plugin would be. The model class is
 registered by reference and imported on first use; the emulator (an optional
 extra that brings aiohttp and numpy) is imported only when it is used: when
-``fullduplex emulator`` runs or a chat starts the local server. Listing
+``fullduplex emulator`` (core's provider-neutral command, which runs the
+registered ``emulator_command``) runs or a chat starts the local server. Listing
 commands or printing the version imports neither, and a missing or broken
 emulator never takes the provider down.
 """
@@ -20,8 +21,6 @@ from fullduplex.errors import ConfigurationError
 from fullduplex.hookspecs import RegisterModel, hookimpl
 
 if TYPE_CHECKING:
-    import click
-
     from fullduplex.registry import ModelOptions
 
 #: Model names offered as ``openai/<name>``; any other id works with the class directly.
@@ -50,6 +49,7 @@ def register_models(register: RegisterModel) -> None:
         local_server=local_emulator,
         has_credentials=has_api_key,
         options=model_options,
+        emulator_command=f"{__package__}.emulator.cli:emulator_command",
     )
 
 
@@ -97,23 +97,3 @@ def model_options(options: ModelOptions) -> Mapping[str, Any]:
     if options.base_url is not None:
         kwargs["client_config"] = {"base_url": options.base_url}
     return kwargs
-
-
-@hookimpl
-def register_commands(cli: click.Group) -> None:
-    """``fullduplex emulator``: a thin command that imports the emulator only when it runs."""
-    import click
-
-    @cli.command(
-        "emulator",
-        context_settings={"ignore_unknown_options": True, "help_option_names": []},
-        add_help_option=False,
-    )
-    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
-    def emulator_command(args: tuple[str, ...]) -> None:
-        """Run a local OpenAI Realtime (GA) emulator for offline development."""
-        try:
-            command = _import_emulator("cli").emulator_command
-        except ConfigurationError as exc:
-            raise click.ClickException(str(exc)) from exc
-        command.main(list(args), prog_name="fullduplex emulator", standalone_mode=False)

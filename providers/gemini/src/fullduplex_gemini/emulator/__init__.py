@@ -7,7 +7,7 @@
         emu.sent       # every server frame (.type, .data, .event)
 
 From synchronous code: ``with GeminiEmulator().start_in_thread() as running:``.
-From a shell: ``fullduplex emulator-gemini --port 8090``.
+From a shell: ``fullduplex emulator --provider gemini --port 8090``.
 
 Installed with ``pip install 'fullduplex-gemini[emulator]'``. This package is the
 Gemini wire front-end only (``server``: routes, keys, lifetime; ``setup``: the

@@ -1,4 +1,4 @@
-"""``python -m fullduplex_gemini.emulator``: the same as ``fullduplex emulator-gemini``."""
+"""``python -m fullduplex_gemini.emulator``: ``fullduplex emulator --provider gemini``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``fullduplex emulator-gemini``: run the Gemini Live emulator from a shell.
+"""``fullduplex emulator --provider gemini``: run the Gemini Live emulator from a shell.
 
 It prints the base URL and the key to use (the emulator's own, never a real
 Google key) and stops cleanly on Ctrl-C.
