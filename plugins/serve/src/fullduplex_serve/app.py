@@ -567,9 +567,13 @@ class _BrowserSocket:
         session.hang_up()
         if self.server.sessions.get(session.token) is session:
             del self.server.sessions[session.token]
-        close_soon(functools.partial(self.server.forget, session))(None)
+        close_soon(functools.partial(self._finish, session))(None)
+
+    async def _finish(self, session: BrowserSession) -> None:
+        """The store first (the page may reconnect at once), then ``bye`` unless handed over."""
+        await self.server.forget(session)
         if not session.handed_over:
-            close_soon(session.say_bye)(None)
+            await session.say_bye()
 
     async def _read(self, session: BrowserSession, page: Page) -> None:
         ws, config, metrics = self.ws, self.server.config, self.server.metrics
