@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .store import HistoryEntry, SessionStore
+from .store import CallGoneError, HistoryEntry, SessionStore
 
 if TYPE_CHECKING:
     from fullduplex.agent import BidiAgent
@@ -72,6 +72,9 @@ class CallRecorder:
         self.taking: tuple[str, str] | None = None
         self.lost = False
         self._failing = False
+        self._agent: weakref.ref[BidiAgent] | None = None
+        #: inputs held and not yet released (to write again if the store lost the call)
+        self._held: dict[str, dict[str, Any]] = {}
         self._task = asyncio.get_running_loop().create_task(
             self._run(), name="fullduplex-store-writer"
         )
@@ -79,6 +82,7 @@ class CallRecorder:
     def follow(self, agent: BidiAgent) -> None:
         """Record ``agent``'s messages from now on."""
         _RECORDERS[agent] = self
+        self._agent = weakref.ref(agent)
 
     def message(self, agent: object, message: Mapping[str, Any]) -> None:
         messages: list[Any] = getattr(agent, "messages", [])
@@ -94,6 +98,7 @@ class CallRecorder:
             texts = [b.get("text") for b in content or () if isinstance(b, dict)]
             if taking[1] in texts:
                 release, self.taking = taking[0], None
+                self._held.pop(release, None)
         self._put(_Op("append", (HistoryEntry(dict(message), at),), release))
         self._note_handle(agent)
 
@@ -108,9 +113,11 @@ class CallRecorder:
             self._put(_Op("handle", value=handle))
 
     def hold(self, entry: Mapping[str, Any]) -> None:
+        self._held[str(entry["id"])] = dict(entry)
         self._put(_Op("hold", value=dict(entry)))
 
     def release(self, input_id: str) -> None:
+        self._held.pop(input_id, None)
         self._put(_Op("release", value=input_id))
 
     def _put(self, op: _Op) -> None:
@@ -134,6 +141,22 @@ class CallRecorder:
         await self.flush(timeout)
         self._task.cancel()
         await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _rewrite(self) -> None:
+        """The store lost the call (restarted empty): write all of it again, from the agent."""
+        agent = self._agent() if self._agent is not None else None
+        messages: list[Any] = list(getattr(agent, "messages", []))
+        await self.store.create(self.token, self.owner)
+        entries = tuple(HistoryEntry(dict(m), i) for i, m in enumerate(messages))
+        if entries:
+            await self.store.append(self.token, self.owner, entries)
+        for entry in list(self._held.values()):
+            await self.store.hold(self.token, self.owner, entry)
+        if self._handle is not None:
+            await self.store.set_handle(self.token, self.owner, self._handle)
+        # what was queued is in the agent's history and the held set written above
+        self._ops.clear()
+        logger.info("session store had lost a call; wrote it again (%d messages)", len(entries))
 
     async def _apply(self, op: _Op) -> bool:
         store, token, owner = self.store, self.token, self.owner
@@ -169,7 +192,11 @@ class CallRecorder:
                 continue
             op = self._next()
             try:
-                kept = await self._apply(op)
+                try:
+                    kept = await self._apply(op)
+                except CallGoneError:
+                    await self._rewrite()
+                    kept = True
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

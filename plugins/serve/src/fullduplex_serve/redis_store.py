@@ -22,14 +22,19 @@ import orjson
 
 from fullduplex.errors import ConfigurationError
 
-from .store import DEFAULT_IDLE_TTL_S, HistoryEntry, StoredCall, check_ttl
+from .store import DEFAULT_IDLE_TTL_S, CallGoneError, HistoryEntry, StoredCall, check_ttl
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
 _WRITE = """
 local owner, ttl, op = ARGV[1], ARGV[2], ARGV[3]
-if redis.call('HGET', KEYS[1], 'owner') ~= owner then return 0 end
+local holder = redis.call('HGET', KEYS[1], 'owner')
+if not holder then
+  if op == 'delete' then return 1 end
+  return -1
+end
+if holder ~= owner then return 0 end
 if op == 'append' then
   if ARGV[4] ~= '' then redis.call('HDEL', KEYS[3], ARGV[4]) end
   for i = 5, #ARGV do redis.call('RPUSH', KEYS[2], ARGV[i]) end
@@ -92,6 +97,8 @@ class RedisSessionStore:
         self.operations += 1
         self.bytes_written += sum(len(a) for a in args)
         done = await self._write(keys=_keys(token), args=[owner, self._ttl_ms, op, *args])
+        if done == -1:
+            raise CallGoneError(token)
         return bool(done)
 
     async def create(self, token: str, owner: str) -> None:

@@ -31,6 +31,10 @@ from fullduplex.errors import ConfigurationError
 DEFAULT_IDLE_TTL_S = 600.0
 
 
+class CallGoneError(LookupError):
+    """The store no longer has the call (it expired, or the store restarted empty)."""
+
+
 @attrs.frozen(slots=True)
 class HistoryEntry:
     """One message of the history and where it went (``at``: its index then)."""
@@ -72,7 +76,9 @@ class SessionStore(Protocol):
     """What ``fullduplex serve`` needs of a store (all methods are coroutines).
 
     Methods taking ``owner`` return ``False`` when the call now belongs to
-    another owner (or is gone): the caller has lost it and must stop.
+    another owner: the caller has lost it and must stop. They raise
+    :class:`CallGoneError` when the store has no such call any more (a Redis
+    restarted without persistence): the caller writes the call again.
     """
 
     #: how long an untouched call is kept, in seconds
@@ -168,7 +174,9 @@ class MemorySessionStore:
 
     def _owned(self, token: str, owner: str) -> _Entry | None:
         entry = self._get(token)
-        return entry if entry is not None and entry.owner == owner else None
+        if entry is None:
+            raise CallGoneError(token)
+        return entry if entry.owner == owner else None
 
     async def create(self, token: str, owner: str) -> None:
         self._get(token)
@@ -229,7 +237,8 @@ class MemorySessionStore:
         return True
 
     async def delete(self, token: str, owner: str) -> None:
-        if self._owned(token, owner) is not None:
+        entry = self._get(token)
+        if entry is not None and entry.owner == owner:
             del self._calls[token]
 
     async def ping(self) -> None:
@@ -256,6 +265,7 @@ def open_store(url: str | None, idle_ttl_s: float = DEFAULT_IDLE_TTL_S) -> Sessi
 
 __all__ = [
     "DEFAULT_IDLE_TTL_S",
+    "CallGoneError",
     "HistoryEntry",
     "MemorySessionStore",
     "SessionStore",
