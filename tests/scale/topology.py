@@ -182,7 +182,7 @@ def _get(port: int, path: str) -> tuple[int, str]:
 
 class Nginx:
     def __init__(self, tmp: Path, upstreams: list[int]) -> None:
-        self.binary = need("nginx", "nginx-light")
+        self.binary = need("nginx", "nginx")
         self.port = free_port()
         self.dir = tmp / "nginx"
         (self.dir / "logs").mkdir(parents=True)
