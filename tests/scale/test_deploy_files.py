@@ -101,9 +101,10 @@ def test_kubernetes_deployment_probes_drain_and_redis_match_the_cli(help_text: s
     assert match is not None
     redis = services[match[1]]
     assert int(match[2]) in [p["port"] for p in redis["spec"]["ports"]]
-    assert redis["spec"]["selector"] == deployments["fullduplex-redis"]["spec"]["selector"][
-        "matchLabels"
-    ]
+    assert (
+        redis["spec"]["selector"]
+        == deployments["fullduplex-redis"]["spec"]["selector"]["matchLabels"]
+    )
 
 
 def test_an_unknown_option_in_a_deploy_file_would_be_caught() -> None:
