@@ -371,6 +371,7 @@ def test_list_plugins_says_who_registered_what_including_commands(
         "io": ("everyio",),
         "tools": ("ping",),
         "commands": ("everycmd",),
+        "session_stores": (),
     }
     assert rec.hooks == ("register_commands", "register_io", "register_models", "register_tools")
     assert rec.to_dict()["registered"] == {
@@ -378,6 +379,7 @@ def test_list_plugins_says_who_registered_what_including_commands(
         "io": ["everyio"],
         "tools": ["ping"],
         "commands": ["everycmd"],
+        "session_stores": [],
     }
 
 

@@ -2,7 +2,8 @@
 
 The top of the three plugin layers (:mod:`~fullduplex.hookspecs` -> the loader
 :mod:`~fullduplex.plugins` -> this). :func:`registry` runs the registration
-hooks (``register_models``, ``register_io``, ``register_tools``) of the plugins
+hooks (``register_models``, ``register_io``, ``register_tools``,
+``register_session_stores``) of the plugins
 the loader loaded, once per load, with the ``register`` callbacks of
 :mod:`fullduplex.registration`, and keeps one record per name
 (:mod:`fullduplex.records`). What was registered by reference stays
@@ -35,6 +36,7 @@ from .records import (
     Kind,
     ModelRecord,
     Registration,
+    SessionStoreRecord,
     ToolRecord,
 )
 from .registration import make_register
@@ -59,6 +61,7 @@ class Registry:
             ("register_models", "models"),
             ("register_io", "io"),
             ("register_tools", "tools"),
+            ("register_session_stores", "session_stores"),
         )
         for hook_name, kind in hooks:
             for impl in loaded.implementations(hook_name):
@@ -114,6 +117,8 @@ class Registry:
     @overload
     def entries(self, kind: Literal["commands"]) -> list[CommandRecord]: ...
     @overload
+    def entries(self, kind: Literal["session_stores"]) -> list[SessionStoreRecord]: ...
+    @overload
     def entries(self, kind: Kind) -> list[AnyRecord]: ...
     def entries(self, kind: Kind) -> Sequence[Registration]:
         """Every record of ``kind`` (conflicting ones included), sorted by name."""
@@ -139,6 +144,8 @@ class Registry:
     def lookup(self, kind: Literal["tools"], name: str) -> ToolRecord: ...
     @overload
     def lookup(self, kind: Literal["commands"], name: str) -> CommandRecord: ...
+    @overload
+    def lookup(self, kind: Literal["session_stores"], name: str) -> SessionStoreRecord: ...
     @overload
     def lookup(self, kind: Kind, name: str) -> AnyRecord: ...
     def lookup(self, kind: Kind, name: str) -> Registration:

@@ -112,6 +112,17 @@ class RegisterTool(Protocol):
     def __call__(self, tool: AgentTool | str | LazyRef, *, name: str | None = None) -> None: ...
 
 
+class RegisterSessionStore(Protocol):
+    """``register(scheme, factory)`` inside ``register_session_stores``.
+
+    ``scheme`` is the URL scheme the store serves (``"redis"`` for
+    ``redis://...``); ``factory(url, idle_ttl_s=...)`` builds it. ``factory``
+    may be a ``"package.module:ClassName"`` reference, imported on first use.
+    """
+
+    def __call__(self, scheme: str, factory: Callable[..., Any] | str | LazyRef) -> None: ...
+
+
 #: None, a value, or an awaitable of one: the agent awaits awaitables.
 MaybeAwaitable = Any
 
@@ -142,6 +153,18 @@ def register_io(register: RegisterIO) -> None:
 @hookspec
 def register_tools(register: RegisterTool) -> None:
     """Register ready-made tools (objects made with ``@tool``, or references to them)."""
+
+
+@hookspec
+def register_session_stores(register: RegisterSessionStore) -> None:
+    """Register stores that keep calls alive beyond one process, by URL scheme.
+
+    ``register("redis", "fullduplex_serve.redis_store:RedisSessionStore")`` makes
+    ``fullduplex serve --session-store redis://host:6379/0`` use that store.
+    A store keeps, per call, the history (appended per message), the resume
+    token, the provider's resumption handle and the held input, and forgets
+    them after an idle time; its interface is ``fullduplex_serve.store.SessionStore``.
+    """
 
 
 @hookspec
@@ -212,6 +235,7 @@ __all__ = [
     "OptionsMapper",
     "RegisterIO",
     "RegisterModel",
+    "RegisterSessionStore",
     "RegisterTool",
     "hookimpl",
     "hookspec",

@@ -74,6 +74,20 @@ def get_tool(name: str) -> AgentTool:
     return registry().lookup("tools", name).tool
 
 
+def get_session_store(url: str, **kwargs: Any) -> Any:
+    """Build the session store a URL names, by its scheme: ``redis://host:6379/0`` asks the
+    store registered as ``redis``; ``memory`` (or ``memory://``) the one registered as
+    ``memory``. The factory gets ``url`` and ``kwargs`` (``idle_ttl_s``, say)."""
+    if not isinstance(url, str) or not url.strip():
+        raise ConfigurationError(
+            f"session store: expected a URL such as 'redis://host:6379/0', got {url!r}"
+        )
+    scheme = url.split("://", 1)[0] if "://" in url else url
+    return _build(
+        registry().lookup("session_stores", scheme).factory, scheme, {"url": url, **kwargs}
+    )
+
+
 def _build(factory: Callable[..., Any], name: str, kwargs: dict[str, Any]) -> Any:
     """Call a registered factory, turning an unknown or missing keyword into a
     :class:`ConfigurationError` that lists what the factory accepts."""
@@ -109,4 +123,11 @@ def list_plugins() -> list[PluginRecord]:
     ]
 
 
-__all__ = ["get_io", "get_model", "get_tool", "list_plugins", "model_registration"]
+__all__ = [
+    "get_io",
+    "get_model",
+    "get_session_store",
+    "get_tool",
+    "list_plugins",
+    "model_registration",
+]

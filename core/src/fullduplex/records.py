@@ -11,6 +11,7 @@ Kinds and their records:
 ``io``       :class:`IORecord`      an IO channel factory
 ``tools``    :class:`ToolRecord`    a ready-made tool (``@tool`` object)
 ``commands`` :class:`CommandRecord` a click command a plugin added
+``session_stores`` :class:`SessionStoreRecord` a store for calls that outlive a process
 
 A record's object may be a :class:`~fullduplex.lazyref.LazyRef`: its name is
 known at once (``export_name``), the object is imported on first use of
@@ -31,14 +32,15 @@ if TYPE_CHECKING:
     from .agent_tool import AgentTool
     from .hookspecs import CredentialsCheck, LocalServer, OptionsMapper
 
-Kind: TypeAlias = Literal["models", "io", "tools", "commands"]
-KINDS: tuple[Kind, ...] = ("models", "io", "tools", "commands")
+Kind: TypeAlias = Literal["models", "io", "tools", "commands", "session_stores"]
+KINDS: tuple[Kind, ...] = ("models", "io", "tools", "commands", "session_stores")
 #: how each kind is called in messages
 KIND_NOUN: dict[Kind, str] = {
     "models": "model provider",
     "io": "IO channel",
     "tools": "tool",
     "commands": "command",
+    "session_stores": "session store",
 }
 
 
@@ -162,8 +164,26 @@ class CommandRecord(Registration):
         return "commands"
 
 
+@attrs.frozen(slots=True)
+class SessionStoreRecord(Registration):
+    """A session store, named by the URL scheme it serves (``redis`` for ``redis://...``).
+
+    ``factory(url, idle_ttl_s=...)`` builds the store; what a store offers is
+    defined by the package that uses it (``fullduplex_serve.store.SessionStore``).
+    """
+
+    @property
+    def kind(self) -> Literal["session_stores"]:
+        return "session_stores"
+
+    @property
+    def factory(self) -> Callable[..., Any]:
+        """The callable that builds the store (the registered object)."""
+        return self.value  # type: ignore[return-value]
+
+
 #: any record
-AnyRecord: TypeAlias = ModelRecord | IORecord | ToolRecord | CommandRecord
+AnyRecord: TypeAlias = ModelRecord | IORecord | ToolRecord | CommandRecord | SessionStoreRecord
 
 
 @attrs.frozen(slots=True)
@@ -197,5 +217,6 @@ __all__ = [
     "ModelRecord",
     "PluginRecord",
     "Registration",
+    "SessionStoreRecord",
     "ToolRecord",
 ]

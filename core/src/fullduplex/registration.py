@@ -20,7 +20,15 @@ from typing import TYPE_CHECKING, Any
 from .errors import ConfigurationError, DuplicateRegistrationError, PluginError
 from .lazyref import LazyRef
 from .plugins import one_line
-from .records import KIND_NOUN, IORecord, Kind, ModelRecord, Registration, ToolRecord
+from .records import (
+    KIND_NOUN,
+    IORecord,
+    Kind,
+    ModelRecord,
+    Registration,
+    SessionStoreRecord,
+    ToolRecord,
+)
 
 if TYPE_CHECKING:
     from .agent_tool import AgentTool
@@ -114,10 +122,20 @@ def make_register(
         tool_name = check_name("tool.name", agent_tool.name)
         claim(ToolRecord(tool_name, agent_tool, plugin, distribution))
 
+    def register_session_store(scheme: str, factory: Callable[..., Any] | str | LazyRef) -> None:
+        check_name("scheme", scheme)
+        if not scheme.replace("+", "").replace("-", "").replace(".", "").isalnum():
+            raise ConfigurationError(
+                f"scheme: {scheme!r} is not a URL scheme; accepted: letters, digits, '+', '-', '.'"
+            )
+        obj = _callable_or_reference("factory", factory, f"session store {scheme!r}", owner)
+        claim(SessionStoreRecord(scheme, obj, plugin, distribution))
+
     registers: dict[Kind, Callable[..., None]] = {
         "models": register_model,
         "io": register_io,
         "tools": register_tool,
+        "session_stores": register_session_store,
     }
     return registers[kind]
 

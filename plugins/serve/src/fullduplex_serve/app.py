@@ -7,6 +7,14 @@ application as any ASGI app.
 
 Every refusal (a bad signature, Origin or token) happens before the socket is
 accepted, so the client gets HTTP 403 and no agent is built.
+
+Beyond one process: browser calls are written into a session store
+(:mod:`.store`; Redis with ``--session-store redis://...``), so a page whose
+process died resumes its call on another one, which loads the history from
+the store and replays it into a new model connection. :meth:`_Server.drain`
+is the graceful way out: ``/healthz`` answers 503 and new sockets are refused
+with 503 (a balancer retries them elsewhere), running calls may finish within
+the grace period, the rest are handed over with a ``reconnect`` frame.
 """
 
 from __future__ import annotations
@@ -16,6 +24,9 @@ import contextlib
 import functools
 import importlib.resources
 import logging
+import os
+import secrets
+import socket
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
@@ -32,7 +43,9 @@ from .browser import MAX_RATE, MIN_RATE, PROTOCOL_VERSION, BrowserSession, Page
 from .calls import AgentFactory, build_agent, close_soon, logger, run_call
 from .config import ServeConfig
 from .metrics import CONTENT_TYPE, ServeMetrics
+from .recording import CallRecorder
 from .security import origin_allowed, token_matches, valid_twilio_signature
+from .store import SessionStore, StoredCall, open_store
 from .twilio import TwilioCall
 
 #: how long a page has to send ``hello`` after connecting
@@ -56,13 +69,24 @@ def _static_files() -> dict[str, bytes]:
 class _Server:
     """The state behind one app: the factory, the settings, the live conversations."""
 
-    def __init__(self, factory: AgentFactory, config: ServeConfig, metrics: ServeMetrics) -> None:
+    def __init__(
+        self,
+        factory: AgentFactory,
+        config: ServeConfig,
+        metrics: ServeMetrics,
+        store: SessionStore,
+    ) -> None:
         self.factory = factory
         self.config = config
         self.metrics = metrics
+        self.store = store
+        #: who this process is, in the store (a call's owner)
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self.sessions: dict[str, BrowserSession] = {}
         self.tasks: set[asyncio.Task[None]] = set()
         self.static = _static_files()
+        #: set once draining began: no new calls, /healthz says 503
+        self.draining = False
 
     # ------------------------------------------------------------- plain HTTP
     async def page(self, request: Request) -> Response:
@@ -77,6 +101,8 @@ class _Server:
         )
 
     async def healthz(self, request: Request) -> Response:
+        if self.draining:
+            return PlainTextResponse("draining\n", status_code=503)
         return PlainTextResponse("ok\n")
 
     async def metrics_page(self, request: Request) -> Response:
@@ -143,6 +169,9 @@ class _Server:
             self.metrics.rejected.labels("twilio_signature").inc()
             await ws.close(code=1008)
             return
+        if self.draining:
+            await self._refuse_draining(ws)
+            return
         await ws.accept()
         await _TwilioSocket(self, ws).run()
 
@@ -159,8 +188,20 @@ class _Server:
             self.metrics.rejected.labels("token").inc()
             await ws.close(code=1008)
             return
+        if self.draining:
+            await self._refuse_draining(ws)
+            return
         await ws.accept()
         await _BrowserSocket(self, ws).run()
+
+    async def _refuse_draining(self, ws: WebSocket) -> None:
+        """HTTP 503 to the upgrade: a balancer (nginx ``proxy_next_upstream http_503``)
+        sends the socket to another process."""
+        self.metrics.rejected.labels("draining").inc()
+        try:
+            await ws.send_denial_response(PlainTextResponse("draining\n", status_code=503))
+        except RuntimeError:  # a server without the denial extension: a plain refusal
+            await ws.close(code=1013)
 
     # -------------------------------------------------------------- lifecycle
     def spawn_call(self, coro: Any, name: str) -> asyncio.Task[None]:
@@ -168,6 +209,31 @@ class _Server:
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
         return task
+
+    async def drain(self, grace_s: float) -> None:
+        """Stop taking calls, let running ones finish for ``grace_s``, hand the rest over.
+
+        Browser calls are handed over (``reconnect``, close code 1012): the page
+        resumes on another process from the session store. Phone calls cannot
+        reconnect; they are left to finish within the grace period (after it,
+        :meth:`shutdown` ends them).
+        """
+        if not self.draining:
+            self.draining = True
+            self.metrics.draining.set(1)
+            logger.info("draining: no new calls; %d running, grace %gs", len(self.tasks), grace_s)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(grace_s):
+                while self.tasks:
+                    await asyncio.wait(list(self.tasks))
+        sessions = [s for s in self.sessions.values() if not s.ended]
+        if sessions:
+            logger.info(
+                "draining: handing %d browser call(s) over to other processes", len(sessions)
+            )
+        await asyncio.gather(
+            *(s.hand_over("this server is restarting") for s in sessions), return_exceptions=True
+        )
 
     async def shutdown(self) -> None:
         """End every conversation (bounded) when the server stops."""
@@ -179,6 +245,48 @@ class _Server:
             for task in late:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+        await self.store.close()
+
+    # ------------------------------------------------------------ the store
+    async def load_call(self, token: str) -> StoredCall | None:
+        """The call ``token`` names, taken over from the store (``None``: unknown, expired,
+        or the store is unreachable)."""
+        try:
+            async with asyncio.timeout(3.0):
+                return await self.store.claim(token, self.owner)
+        except Exception:
+            logger.warning("session store: could not load a call to resume", exc_info=True)
+            return None
+
+    async def record(self, session: BrowserSession, agent: Any, created: bool) -> None:
+        """Write ``session``'s call into the store from now on."""
+        if created:
+            try:
+                async with asyncio.timeout(3.0):
+                    await self.store.create(session.token, self.owner)
+            except Exception:
+                logger.warning(
+                    "session store: could not record a new call; it will not survive this process",
+                    exc_info=True,
+                )
+                return
+        recorder = CallRecorder(self.store, session.token, self.owner, session.taken_over)
+        recorder.follow(agent)
+        session.recorder = recorder
+
+    async def forget(self, session: BrowserSession) -> None:
+        """The call is over: stop writing it, and delete it unless it lives on elsewhere."""
+        recorder = session.recorder
+        if recorder is None:
+            return
+        await recorder.close()
+        if session.handed_over or recorder.lost:
+            return
+        try:
+            async with asyncio.timeout(2.0):
+                await self.store.delete(session.token, self.owner)
+        except Exception:  # it expires on its own
+            logger.debug("session store: could not delete an ended call", exc_info=True)
 
 
 async def _receive(ws: WebSocket, limit: int) -> tuple[str | None, bytes | None] | None:
@@ -413,13 +521,30 @@ class _BrowserSocket:
             server.metrics.reconnects.inc()
             logger.info("browser session resumed")
         else:
+            stored = None
+            if isinstance(resume, str) and resume:
+                stored = await server.load_call(resume)
             try:
                 agent = await build_agent(server.factory)
             except Exception:
                 logger.exception("browser socket: the agent factory failed")
                 await self._error("the agent could not be started", 1011)
                 return
-            session = BrowserSession(server.config, server.metrics)
+            if stored is not None:
+                _restore(agent, stored)
+            session = BrowserSession(
+                server.config, server.metrics, stored.token if stored else None
+            )
+            await server.record(session, agent, created=stored is None)
+            if stored is not None:
+                session.restore_held(list(stored.held))
+                resumed = True
+                server.metrics.reconnects.inc()
+                server.metrics.takeovers.inc()
+                logger.info(
+                    "browser session taken over from the store (%d messages)",
+                    len(agent.messages),
+                )
             session.attach(page)
             server.sessions[session.token] = session
             task = server.spawn_call(
@@ -440,8 +565,15 @@ class _BrowserSocket:
 
     def _ended(self, session: BrowserSession, _task: object) -> None:
         session.hang_up()
-        self.server.sessions.pop(session.token, None)
-        close_soon(session.say_bye)(None)
+        if self.server.sessions.get(session.token) is session:
+            del self.server.sessions[session.token]
+        close_soon(functools.partial(self._finish, session))(None)
+
+    async def _finish(self, session: BrowserSession) -> None:
+        """The store first (the page may reconnect at once), then ``bye`` unless handed over."""
+        await self.server.forget(session)
+        if not session.handed_over:
+            await session.say_bye()
 
     async def _read(self, session: BrowserSession, page: Page) -> None:
         ws, config, metrics = self.ws, self.server.config, self.server.metrics
@@ -465,7 +597,7 @@ class _BrowserSocket:
                     message = orjson.loads(text or "")
                     if not isinstance(message, dict):
                         raise ValueError("a control frame must be a JSON object")
-                    session.on_control(message)
+                    await session.on_control(message)
                 except (ValueError, orjson.JSONDecodeError) as exc:
                     metrics.rejected.labels("malformed").inc()
                     logger.warning("browser socket: bad frame ignored: %s", exc)
@@ -474,9 +606,22 @@ class _BrowserSocket:
             session.detach(page)
 
 
+def _restore(agent: Any, stored: StoredCall) -> None:
+    """Give a fresh agent the stored call: its history (replayed when the model starts)
+    and, for a provider that resumes sessions, its handle."""
+    from fullduplex.messages import validate_messages
+
+    agent.messages = validate_messages(stored.messages())
+    model = agent.model
+    if stored.handle and model.capabilities.resumption and hasattr(model, "resumption_handle"):
+        model.resumption_handle = stored.handle
+
+
 def create_app(
     agent_factory: AgentFactory,
     config: ServeConfig | None = None,
+    *,
+    session_store: SessionStore | str | None = None,
     **settings: Any,
 ) -> Starlette:
     """The ASGI app serving ``agent_factory``'s agents (one agent per call).
@@ -486,6 +631,13 @@ def create_app(
             per browser conversation or phone call.
         config: a :class:`ServeConfig`; or pass its fields as keyword
             arguments (``token=``, ``twilio_auth_token=``, ``public_url=`` ...).
+        session_store: where calls live so another process can take them
+            over: a :class:`~fullduplex_serve.store.SessionStore`, or a URL
+            (``redis://host:6379/0``); default: in this process's memory.
+            Its idle expiry is ``config.session_idle_s``.
+
+    ``app.state.fullduplex.drain(grace_s)`` drains the app (what ``fullduplex
+    serve`` does on SIGTERM).
     """
     if not callable(agent_factory):
         raise TypeError("agent_factory: expected a function returning a BidiAgent")
@@ -493,7 +645,11 @@ def create_app(
         config = ServeConfig(**settings)
     elif settings:
         raise TypeError("create_app: pass either config or its fields, not both")
-    server = _Server(agent_factory, config, ServeMetrics())
+    if session_store is None or isinstance(session_store, str):
+        store = open_store(session_store, config.session_idle_s)
+    else:
+        store = session_store
+    server = _Server(agent_factory, config, ServeMetrics(), store)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:

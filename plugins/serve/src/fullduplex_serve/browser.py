@@ -7,12 +7,21 @@ comes back with the session's resume token is attached to it again (the
 agent, its history and its model connection untouched). Audio produced while
 no page is attached is dropped; the page reports what it really played, so
 the playback ledger still knows what the user heard.
+
+Beyond one process, a :class:`~.recording.CallRecorder` writes the call into
+the session store as it goes (history, held input), so that another process
+can take it over when this one dies or drains (:meth:`BrowserSession.hand_over`).
+Typed inputs may carry an ``id``; an input whose id was received before (by
+this process or the one that held the call) is dropped, so a page that resends
+what it was not sure got through is heard once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +51,8 @@ if TYPE_CHECKING:
     from fullduplex.agent import BidiAgent
     from fullduplex.audio import PcmConverter
 
+    from .recording import CallRecorder
+
 #: the protocol version this server speaks (``hello.protocol``)
 PROTOCOL_VERSION = 1
 MIN_RATE = 8000
@@ -70,12 +81,24 @@ class Page:
 class BrowserSession:
     """One conversation with a page, resumable by its token."""
 
-    def __init__(self, config: ServeConfig, metrics: ServeMetrics) -> None:
-        self.token = secrets.token_urlsafe(24)
+    def __init__(
+        self,
+        config: ServeConfig,
+        metrics: ServeMetrics,
+        token: str | None = None,
+    ) -> None:
+        self.token = token or secrets.token_urlsafe(24)
         self._config = config
         self._metrics = metrics
         self._page: Page | None = None
-        self._inbox: asyncio.Queue[BidiInputEvent | None] = asyncio.Queue()
+        #: input for the agent, with the id of the held input it came from
+        self._inbox: asyncio.Queue[tuple[BidiInputEvent, str | None] | None] = asyncio.Queue()
+        self._taking: str | None = None
+        self._seq = itertools.count()
+        #: writes this call into the session store (set by the app)
+        self.recorder: CallRecorder | None = None
+        #: the call was handed to another process (drain) or taken over by one
+        self.handed_over = False
         self._agent: BidiAgent | None = None
         self._to_page: PcmConverter | None = None
         self._from_page: PcmConverter | None = None
@@ -154,9 +177,11 @@ class BrowserSession:
             self._from_page = PcmConverter(page.input_rate, 1, self._model_in_rate, 1)
         audio = self._from_page.process(data)
         if audio:
-            self._inbox.put_nowait(BidiAudioInputEvent(audio, sample_rate=self._model_in_rate))
+            self._inbox.put_nowait(
+                (BidiAudioInputEvent(audio, sample_rate=self._model_in_rate), None)
+            )
 
-    def on_control(self, message: dict[str, Any]) -> None:
+    async def on_control(self, message: dict[str, Any]) -> None:
         """A JSON control frame from the page (``played``, ``text``, ``hangup``)."""
         kind = message.get("type")
         if kind == "played":
@@ -171,13 +196,65 @@ class BrowserSession:
             text = message.get("text")
             if not isinstance(text, str) or not text.strip():
                 raise ValueError("text: expected a non-empty string in 'text'")
-            self._inbox.put_nowait(BidiTextInputEvent(text))
+            input_id = message.get("id")
+            if input_id is not None and (not isinstance(input_id, str) or not input_id):
+                raise ValueError("text.id: expected a non-empty string (or no id)")
+            await self.take_text(text, input_id)
         elif kind == "hangup":
             self.hang_up()
         else:
             raise ValueError(
                 f"type: got {kind!r}; accepted after hello: 'played', 'text', 'hangup'"
             )
+
+    async def take_text(self, text: str, input_id: str | None) -> None:
+        """Queue a typed input for the agent, once per id, held in the store until taken."""
+        recorder = self.recorder
+        if recorder is None:
+            self._inbox.put_nowait((BidiTextInputEvent(text), None))
+            return
+        input_id = input_id or secrets.token_urlsafe(12)
+        try:
+            async with asyncio.timeout(1.0):
+                first = await recorder.store.first_time(self.token, input_id)
+        except Exception:  # the store is away: deliver (once here is better than never)
+            logger.debug("session store: could not check input %s", input_id, exc_info=True)
+            first = True
+        if not first:
+            logger.info("browser session: input %s received before; not delivered again", input_id)
+            return
+        recorder.hold({"id": input_id, "text": text, "seq": time.time() + next(self._seq) * 1e-6})
+        self._inbox.put_nowait((BidiTextInputEvent(text), input_id))
+
+    def restore_held(self, held: list[dict[str, Any]]) -> None:
+        """Inputs the previous process took in but never gave its model: deliver them first."""
+        for entry in held:
+            text, input_id = entry.get("text"), entry.get("id")
+            if isinstance(text, str) and isinstance(input_id, str):
+                self._inbox.put_nowait((BidiTextInputEvent(text), input_id))
+
+    async def hand_over(self, reason: str) -> None:
+        """Give the call to another process: store flushed, page told to reconnect, agent stopped.
+
+        The store keeps the call (this process does not delete it); the page
+        reconnects with its token through the balancer and lands elsewhere.
+        """
+        if self.ended:
+            return
+        self.handed_over = True
+        recorder = self.recorder
+        if recorder is not None:
+            await recorder.flush(2.0)
+        await self.send_json({"type": "reconnect", "reason": reason})
+        page = self._page
+        self.hang_up()
+        if page is not None:
+            await page.close(1012)
+
+    def taken_over(self) -> None:
+        """Another process now holds the call (the page resumed there): end it here quietly."""
+        self.handed_over = True
+        self.hang_up()
 
     def _heard(self, item: str, ms: float) -> float:
         """The page's report on the model's time line.
@@ -203,10 +280,20 @@ class BrowserSession:
         self._model_in_rate = agent.model.capabilities.input_sample_rate
 
     async def _next_input(self) -> BidiInputEvent | None:
+        # The agent asks for the next input only once it sent the previous one:
+        # that one is no longer held.
+        taken, self._taking = self._taking, None
+        if taken is not None and self.recorder is not None:
+            self.recorder.release(taken)
         got = await self._inbox.get()
         if got is None:
             self._inbox.put_nowait(None)
-        return got
+            return None
+        event, self._taking = got
+        if self.recorder is not None and self._taking is not None:
+            text = event.text if isinstance(event, BidiTextInputEvent) else ""
+            self.recorder.taking = (self._taking, text)
+        return event
 
     async def send_json(self, message: dict[str, Any]) -> None:
         page = self._page

@@ -25,6 +25,9 @@ from .config import ServeConfig, is_loopback
 
 TOKEN_ENV = "FULLDUPLEX_SERVE_TOKEN"
 TWILIO_TOKEN_ENV = "TWILIO_AUTH_TOKEN"
+STORE_ENV = "FULLDUPLEX_SESSION_STORE"
+#: default seconds a draining process lets running calls finish before handing them over
+DEFAULT_DRAIN_GRACE_S = 20.0
 
 
 def load_app(spec: str) -> AgentFactory:
@@ -97,6 +100,30 @@ def _say(message: str) -> None:
     help="The public base URL Twilio reaches (https://agent.example.com), for TwiML and "
     "signatures.",
 )
+@click.option(
+    "--session-store",
+    envvar=STORE_ENV,
+    metavar="URL",
+    help="Where calls live so another process can take them over: redis://host:6379/0 "
+    f"(default: ${STORE_ENV}, else this process's memory).",
+)
+@click.option(
+    "--session-idle",
+    default=600.0,
+    show_default=True,
+    type=click.FloatRange(min=1.0),
+    metavar="SECONDS",
+    help="Forget a stored call nobody touched for this long.",
+)
+@click.option(
+    "--drain-grace",
+    default=DEFAULT_DRAIN_GRACE_S,
+    show_default=True,
+    type=click.FloatRange(min=0.0),
+    metavar="SECONDS",
+    help="On SIGTERM: /healthz turns 503, no new calls; running calls may finish for this "
+    "long, then browser calls are told to reconnect elsewhere.",
+)
 @model_options
 def serve_command(
     app_spec: str | None,
@@ -106,6 +133,9 @@ def serve_command(
     allowed_origins: tuple[str, ...],
     twilio_auth_token: str | None,
     public_url: str | None,
+    session_store: str | None,
+    session_idle: float,
+    drain_grace: float,
     model_name: str | None,
     voice: str | None,
     system_prompt: str | None,
@@ -131,7 +161,9 @@ def serve_command(
         twilio_auth_token=twilio_auth_token or None,
         allow_unsigned_twilio=is_loopback(host),
         public_url=public_url,
+        session_idle_s=session_idle,
     )
+    store = _open_store(session_store or None, session_idle)
     with _factory(
         app_spec,
         model_name,
@@ -142,7 +174,19 @@ def serve_command(
         base_url,
         max_restarts,
     ) as factory:
-        _run(factory, config, host, port)
+        _run(factory, config, host, port, store, drain_grace)
+
+
+def _open_store(url: str | None, idle_s: float) -> Any:
+    """The session store ``--session-store`` names (checked before serving)."""
+    from fullduplex.errors import FullDuplexError
+
+    from .store import open_store
+
+    try:
+        return open_store(url, idle_s)
+    except FullDuplexError as exc:
+        raise click.BadParameter(str(exc), param_hint="--session-store") from exc
 
 
 @contextlib.contextmanager
@@ -172,15 +216,25 @@ def _factory(
         yield build
 
 
-def _run(factory: AgentFactory, config: ServeConfig, host: str, port: int) -> None:
+def _run(
+    factory: AgentFactory,
+    config: ServeConfig,
+    host: str,
+    port: int,
+    store: Any,
+    drain_grace: float,
+) -> None:
     import socket
 
     import uvicorn
 
     from .app import create_app
+    from .drain import DrainingServer
 
-    app = create_app(factory, config)
-    server = uvicorn.Server(
+    app = create_app(factory, config, session_store=store)
+    server = DrainingServer(
+        app.state.fullduplex,
+        drain_grace,
         uvicorn.Config(
             app,
             host=host,
@@ -190,7 +244,7 @@ def _run(factory: AgentFactory, config: ServeConfig, host: str, port: int) -> No
             ws_max_size=4 * config.max_frame_bytes,
             log_level="warning",
             lifespan="on",
-        )
+        ),
     )
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)

@@ -81,6 +81,7 @@ class ServeConfig:
             audio is queued (or the answer is complete).
         mark_every_ms: a ``mark`` follows every this many ms of sent audio.
         dtmf_text: what a key press becomes (a text input), or ``None`` to ignore it.
+        session_idle_s: how long the session store keeps a call nobody touches.
     """
 
     token: str | None = None
@@ -94,6 +95,7 @@ class ServeConfig:
     lead_ms: int = 40
     mark_every_ms: int = 100
     dtmf_text: Callable[[str], str | None] = default_dtmf_text
+    session_idle_s: float = 600.0
 
     def __attrs_post_init__(self) -> None:
         for name in ("token", "twilio_auth_token"):
@@ -115,6 +117,7 @@ class ServeConfig:
                 f"max_frame_bytes: got {self.max_frame_bytes}; accepted: 4096 or more"
             )
         _positive("resume_grace_s", self.resume_grace_s)
+        _positive("session_idle_s", self.session_idle_s)
         if self.frame_ms not in (10, 20, 40, 60):
             raise ConfigurationError(f"frame_ms: got {self.frame_ms!r}; accepted: 10, 20, 40, 60")
         if isinstance(self.lead_ms, bool) or not isinstance(self.lead_ms, int) or self.lead_ms < 0:

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+)
 
 #: Prometheus text exposition format served by ``GET /metrics``
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -49,6 +56,18 @@ class ServeMetrics:
             buckets=(0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0),
             registry=self.registry,
         )
+        self.takeovers = Counter(
+            "fullduplex_takeovers",
+            "Browser calls taken over from the session store (their process died or drained).",
+            registry=self.registry,
+        )
+        self.draining = Gauge(
+            "fullduplex_draining",
+            "1 while this process drains (no new calls; running ones finish or move).",
+            registry=self.registry,
+        )
+        # the load an autoscaler acts on: process_cpu_seconds_total, resident memory
+        ProcessCollector(registry=self.registry)
         for channel in ("browser", "twilio"):
             self.active_calls.labels(channel)
             self.calls.labels(channel)

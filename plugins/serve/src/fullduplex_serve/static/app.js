@@ -46,6 +46,11 @@ function transcript(msg) {
   line(msg.role, msg.role === "user" ? "You" : "Agent", entry.text, key);
 }
 
+// microphone audio captured while reconnecting (at most ~10 s), sent after "ready"
+const gapAudio = [];
+let gapBytes = 0;
+const GAP_LIMIT_BYTES = 10 * 48000 * 2;
+
 function send(obj) {
   if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(obj));
 }
@@ -55,6 +60,13 @@ function onControl(msg) {
     case "ready":
       state.session = msg.session; state.ready = true;
       setStatus(msg.resumed ? "listening (resumed)" : "listening", "listening");
+      // what the microphone heard while the socket was down: the user said it, deliver it
+      for (const chunk of gapAudio.splice(0)) ws.send(chunk);
+      gapBytes = 0;
+      break;
+    case "reconnect":
+      // the server is going away: resume elsewhere at once, without backoff
+      state.moveNow = true;
       break;
     case "audio_item":
       currentItem = msg.item_id;
@@ -96,7 +108,11 @@ function onControl(msg) {
 function connect() {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
   const token = params.get("token");
-  const url = `${scheme}//${location.host}/browser` + (token ? `?token=${encodeURIComponent(token)}` : "");
+  const query = new URLSearchParams();
+  if (token) query.set("token", token);
+  // a balancer keeps a resumed call on the process that holds it by this (deploy/nginx.conf)
+  if (state.session) query.set("session", state.session);
+  const url = `${scheme}//${location.host}/browser` + (query.size ? `?${query}` : "");
   ws = new WebSocket(url);
   ws.binaryType = "arraybuffer";
   ws.onopen = () => {
@@ -116,7 +132,9 @@ function connect() {
     state.reconnects += 1;
     if (state.reconnects > 8) { finish("connection lost"); return; }
     setStatus("reconnecting…", "");
-    setTimeout(connect, Math.min(4000, 250 * 2 ** state.reconnects));
+    const delay = state.moveNow ? 0 : Math.min(4000, 250 * 2 ** state.reconnects);
+    state.moveNow = false;
+    setTimeout(connect, delay);
   };
 }
 
@@ -147,6 +165,9 @@ async function start() {
       if (state.ready && ws.readyState === WebSocket.OPEN) {
         ws.send(event.data);
         state.sentBytes += event.data.byteLength;
+      } else if (state.session && !state.hungUp && gapBytes < GAP_LIMIT_BYTES) {
+        gapAudio.push(event.data);  // reconnecting: keep what the user says meanwhile
+        gapBytes += event.data.byteLength;
       }
     };
     playback.port.onmessage = (event) => {
