@@ -9,8 +9,10 @@ factory (``options``). Without credentials, or with ``--emulator``, the local
 server is used and one line on stderr says so.
 
 IO channels are looked up by their registered names too: ``text`` by default,
-``audio`` for ``--audio``, ``wav`` for the WAV options. The transcript is
-always printed on stdout.
+``audio`` for ``--audio``, ``wav`` for the WAV options. The conversation is
+printed on stdout (on stderr with ``--jsonl``, which gives stdout to one JSON
+line per event). The console's own options (``--metrics``, ``--jsonl``, the
+logging flags, the sound devices...) live in :mod:`fullduplex.chat_console`.
 
 Exit codes (shared with the rest of the command line):
 
@@ -38,6 +40,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from . import chat_console
+from .chat_console import ConsoleSettings, console_options
 from .registry import ModelOptions, get_io, get_tool, model_registration, registry
 from .registry import ModelRecord as Registration
 
@@ -97,7 +101,12 @@ def _option_kwargs(provider: Registration, options: ModelOptions) -> Mapping[str
     """The factory arguments for ``--voice`` / ``--base-url``, via the provider's mapper."""
     given = [
         flag
-        for flag, value in (("--voice", options.voice), ("--base-url", options.base_url))
+        for flag, value in (
+            ("--voice", options.voice),
+            ("--base-url", options.base_url),
+            ("--transcription-model", options.transcription_model),
+            ("--turn-detection", options.turn_detection),
+        )
         if value is not None
     ]
     if provider.options is None:
@@ -131,16 +140,26 @@ def _choose_local_server(
 
 
 def _channels(
-    audio: bool, input_wav: Path | None, output_wav: Path | None
+    audio: bool,
+    input_wav: Path | None,
+    output_wav: Path | None,
+    settings: ConsoleSettings | None = None,
 ) -> tuple[list[BidiInput], list[BidiOutput]]:
     """The inputs and outputs the options ask for (channels looked up by name)."""
-    text_io = get_io("text")
+    settings = settings or ConsoleSettings()
+    devices = chat_console.device_kwargs(settings, audio)
+    text_kwargs: dict[str, Any] = {}
+    if settings.metrics:
+        text_kwargs["metrics"] = True
+    if settings.jsonl:
+        text_kwargs.update(output_stream=sys.stderr, json_input=True)
+    text_io = get_io("text", **text_kwargs)
     inputs: list[BidiInput] = []
     outputs: list[BidiOutput] = []
     wav_io = None
     if input_wav is not None or output_wav is not None:
         wav_io = get_io("wav", input_path=input_wav, output_path=output_wav)
-    sound_io = get_io("audio") if audio else None
+    sound_io = get_io("audio", **devices) if audio else None
     if wav_io is not None and input_wav is not None:
         inputs.append(wav_io.input())
     elif sound_io is not None:
@@ -152,6 +171,8 @@ def _channels(
     if wav_io is not None and output_wav is not None:
         outputs.append(wav_io.output())
     outputs.append(text_io.output())
+    if settings.jsonl:
+        outputs.append(chat_console.JsonlOutput())
     return inputs, outputs
 
 
@@ -310,6 +331,9 @@ def agent_factory(
     *,
     speech: bool,
     extra_tools: Sequence[Any] = (),
+    transcribe: bool = False,
+    transcription_model: str | None = None,
+    turn_detection: str | None = None,
 ) -> Iterator[Callable[[], BidiAgent]]:
     """A function that builds a new agent as ``chat`` would, valid inside the ``with``.
 
@@ -322,7 +346,15 @@ def agent_factory(
         raise click.UsageError("--emulator and --base-url cannot be used together")
     name = model_name if model_name is not None else default_model()
     provider, _ = model_registration(name)
-    kwargs = _option_kwargs(provider, ModelOptions(voice=voice, base_url=base_url, speech=speech))
+    wanted = ModelOptions(
+        voice=voice,
+        base_url=base_url,
+        speech=speech,
+        transcribe=transcribe or None,
+        transcription_model=transcription_model,
+        turn_detection=turn_detection,
+    )
+    kwargs = _option_kwargs(provider, wanted)
     server, why = _choose_local_server(provider, emulator, base_url)
     # tools a plugin that extends chat (e.g. --mcp) handed over, beside the named ones
     tools = [*_tools(tool_names), *extra_tools]
@@ -362,6 +394,7 @@ def agent_factory(
     help="Record the model's speech into this WAV file.",
 )
 @click.option("--debug", is_flag=True, help="Show the full traceback when the chat fails.")
+@console_options
 @click.pass_context
 def chat(
     ctx: click.Context,
@@ -376,6 +409,7 @@ def chat(
     base_url: str | None,
     max_restarts: int | None,
     debug: bool,
+    **console: Any,
 ) -> None:
     """Talk with a model: type (or pipe) text, or use --audio / the WAV options.
 
@@ -386,24 +420,31 @@ def chat(
 
     \b
     echo "what is 12 times 7?" | fullduplex chat --tool calculator
+    fullduplex chat --audio --metrics -v
     """
     if debug:
         _mark_debug(ctx)
+    settings = chat_console.pop_settings(console)
+    chat_console.configure_logging(settings)
     speaks = audio or output_wav is not None
     try:
         with agent_factory(
             model_name,
             voice,
-            system_prompt,
+            chat_console.system_prompt(system_prompt, settings),
             tool_names,
             emulator,
             base_url,
             max_restarts,
             speech=speaks,
             extra_tools=ctx.meta.get(EXTRA_TOOLS_META, ()),
+            transcribe=audio or input_wav is not None,
+            transcription_model=settings.transcription_model,
+            turn_detection=settings.turn_detection,
         ) as build:
-            inputs, outputs = _channels(audio, input_wav, output_wav)
+            inputs, outputs = _channels(audio, input_wav, output_wav, settings)
             agent = build()
+            agent.metrics.emit_events = settings.metrics or settings.jsonl
             asyncio.run(_converse(agent, inputs, outputs, report_leftovers=debug))
     except KeyboardInterrupt:
         _say("conversation ended (Ctrl-C)")
