@@ -52,8 +52,10 @@ def test_a_typed_conversation_reads_as_one_in_the_terminal(terminal: Terminal) -
     assert "[tool] calculator -> 84" in screen
     assert "Assistant: The answer is 84." in lines
     metrics = next(line for line in lines if line.startswith("[metrics] turn 1:"))
-    assert "first text" in metrics and "1 tool call" in metrics
-    assert "tokens " in metrics and " in / " in metrics
+    assert "first text" in metrics
+    assert "1 tool call" in metrics
+    assert "tokens " in metrics
+    assert " in / " in metrics
     # after the answer, the bottom line is the status line again
     assert terminal.lines()[-1] == hint.strip()
     order = [lines.index(x) for x in ("You: what is 12 times 7?", "Assistant: The answer is 84.")]

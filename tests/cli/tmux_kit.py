@@ -59,7 +59,7 @@ class Terminal:
         command = shlex.join([*fullduplex_command(), *args])
         # The exit status is shown on the screen; the pane is kept for reading.
         script.write_text(
-            f"#!/bin/sh\n{exports}{command}\necho \"EXIT=$?\"\nsleep 120\n", encoding="utf-8"
+            f'#!/bin/sh\n{exports}{command}\necho "EXIT=$?"\nsleep 120\n', encoding="utf-8"
         )
         script.chmod(0o755)
         self._run(

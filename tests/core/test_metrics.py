@@ -60,7 +60,8 @@ def test_a_spoken_turn_measures_from_the_end_of_speech() -> None:
     metrics.observe(BidiResponseCompleteEvent("r1"))
 
     (turn,) = metrics.turns
-    assert turn.turn == 1 and turn.response_id == "r1"
+    assert turn.turn == 1
+    assert turn.response_id == "r1"
     assert round(turn.first_text_ms or 0) == 300
     assert round(turn.first_audio_ms or 0) == 350
     assert turn.first_played_ms is None  # no player reports playback
@@ -115,7 +116,8 @@ def test_first_played_comes_from_the_players_report_on_another_thread() -> None:
             while not seen:
                 await asyncio.sleep(0.01)
         (turn,) = seen
-        assert turn.first_played_ms is not None and turn.first_played_ms >= 0
+        assert turn.first_played_ms is not None
+        assert turn.first_played_ms >= 0
         assert turn.first_audio_ms == 0.0
 
     asyncio.run(scenario())
@@ -156,7 +158,8 @@ async def test_the_agent_feeds_its_metrics_and_emits_them_on_request() -> None:
     async with asyncio.timeout(10):
         await agent.run(inputs=[ScriptedInput(["hello"])], outputs=[output])
     (turn,) = agent.metrics.turns
-    assert turn.first_text_ms is not None and turn.first_audio_ms is not None
+    assert turn.first_text_ms is not None
+    assert turn.first_audio_ms is not None
     assert turn.first_text_ms <= turn.first_audio_ms
     assert (turn.input_tokens, turn.output_tokens) == (11, 4)
     # emitted after the response's completion, as one event
@@ -212,7 +215,9 @@ async def test_interruptions_tool_calls_and_reconnects_are_counted() -> None:
     totals = agent.metrics.totals
     assert (totals.tool_calls, totals.interruptions, totals.reconnects) == (1, 1, 1)
     first = agent.metrics.turns[0]
-    assert first.interrupted and first.tool_calls == 1
+    assert first.interrupted
+    assert first.tool_calls == 1
     # no player: what was heard is the wall clock since the first audio, within the audio
-    assert first.heard_ms is not None and 0 <= first.heard_ms <= 400
+    assert first.heard_ms is not None
+    assert 0 <= first.heard_ms <= 400
     assert totals.turns == len(agent.metrics.turns) == 2

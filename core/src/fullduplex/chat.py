@@ -398,6 +398,7 @@ def agent_factory(
 @click.pass_context
 def chat(
     ctx: click.Context,
+    /,
     model_name: str | None,
     voice: str | None,
     system_prompt: str | None,

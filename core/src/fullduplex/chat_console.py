@@ -124,7 +124,8 @@ class RedactingFilter(logging.Filter):
 
 
 def log_level(settings: ConsoleSettings, environ: dict[str, str] | None = None) -> int:
-    """``--log-level``, else ``-v`` (info) / ``-vv`` (debug), else ``$FULLDUPLEX_LOG``, else warning."""
+    """``--log-level``, else ``-v`` (info) / ``-vv`` (debug), else ``$FULLDUPLEX_LOG``, else
+    warning."""
     env = os.environ if environ is None else environ
     name = settings.log_level
     if name is None and settings.verbose:

@@ -26,6 +26,7 @@ the first chunk of a turn is looked at.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections import deque
@@ -231,14 +232,14 @@ class AgentMetrics:
             if turn.response_id is None:
                 turn.response_id = event.response_id
         elif isinstance(event, BidiTranscriptStreamEvent):
-            turn = self._turn
+            current = self._turn
             if (
-                turn is not None
+                current is not None
                 and event.role == "assistant"
-                and turn.first_text_ms is None
+                and current.first_text_ms is None
                 and (event.text or event.current_transcript)
             ):
-                turn.first_text_ms = turn.since_end(self._clock())
+                current.first_text_ms = current.since_end(self._clock())
         elif isinstance(event, BidiUsageEvent):
             self.totals.input_tokens += event.input_tokens
             self.totals.output_tokens += event.output_tokens
@@ -251,9 +252,9 @@ class AgentMetrics:
                 if self._turn is not None:
                     self._turn.tool_calls += 1
         elif isinstance(event, BidiResponseCompleteEvent):
-            turn = self._turn
-            if turn is not None and event.stop_reason != "tool_use":
-                self._close(turn)
+            ending = self._turn
+            if ending is not None and event.stop_reason != "tool_use":
+                self._close(ending)
 
     def finish(self) -> None:
         """The conversation ends: close the turn under way and any held one."""
@@ -324,10 +325,9 @@ class AgentMetrics:
         if loop is None or threading.get_ident() == self._loop_thread:
             self._played(item_id, at)
             return
-        try:
+        # a closed loop (RuntimeError): the conversation is over, the figure unneeded
+        with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(self._played, item_id, at)
-        except RuntimeError:  # the loop is closed: the conversation is over
-            pass
 
     def _played(self, item_id: str, at: float) -> None:
         for turn in (self._turn, self._held):
@@ -343,4 +343,4 @@ class AgentMetrics:
         return self.totals.to_dict()
 
 
-__all__ = ["AgentMetrics", "MeteredLedger", "MetricsTotals", "MAX_TURNS"]
+__all__ = ["MAX_TURNS", "AgentMetrics", "MeteredLedger", "MetricsTotals"]

@@ -198,9 +198,8 @@ class TranscriptRenderer:
         elif isinstance(event, BidiResponseCompleteEvent):
             if event.stop_reason != "tool_use" and self.state != USER_SPEAKING:
                 self._set_state(LISTENING)
-        elif isinstance(event, BidiTurnMetricsEvent):
-            if self._metrics:
-                self._line(self._style("note", metrics_line(event)))
+        elif isinstance(event, BidiTurnMetricsEvent) and self._metrics:
+            self._line(self._style("note", metrics_line(event)))
 
     def set_hint(self, hint: str) -> None:
         """Change how the listening line says to end (and redraw it)."""

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import json
 import os
 import sys
 import threading
-import json
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, TextIO, cast
 
 from fullduplex.errors import EventError
 from fullduplex.events import (
@@ -220,7 +220,7 @@ class TextInput:
             return None
         if isinstance(event, BidiTextInputEvent) and self._console is not None:
             self._console.typed(event.text)
-        return event
+        return cast("BidiInputEvent", event)
 
     def _report(self, message: str) -> None:
         (self._console or Console()).report(message)
