@@ -77,6 +77,21 @@ def test_a_spoken_turn_measures_from_the_end_of_speech() -> None:
     }
 
 
+def test_inputs_sent_before_the_first_answer_are_answered_in_order() -> None:
+    """Two lines piped at once: each answer is measured from its own input's end."""
+    clock = Clock()
+    metrics = AgentMetrics(MeteredLedger(), clock=clock)
+    metrics.user_input_ended()
+    clock.now += 0.1
+    metrics.user_input_ended()
+    for response in ("r1", "r2"):
+        clock.now += 0.2
+        metrics.observe(BidiResponseStartEvent(response))
+        metrics.observe(BidiTranscriptStreamEvent("Hi", "assistant", response_id=response))
+        metrics.observe(BidiResponseCompleteEvent(response))
+    assert [round(t.first_text_ms or 0) for t in metrics.turns] == [300, 400]
+
+
 def test_a_tool_follow_up_belongs_to_the_same_turn() -> None:
     metrics = AgentMetrics(MeteredLedger(), clock=Clock())
     metrics.user_input_ended()
@@ -133,6 +148,7 @@ def test_a_held_turn_is_published_when_the_next_one_starts() -> None:
     metrics.observe(BidiResponseCompleteEvent("r1"))
     assert not metrics.turns
     metrics.user_input_ended()
+    metrics.observe(BidiResponseStartEvent("r2"))
     assert [t.turn for t in metrics.turns] == [1]
     assert metrics.turns[0].first_played_ms is None
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -49,6 +50,8 @@ if TYPE_CHECKING:
     from .agent import BidiAgent
     from .events import BidiOutputEvent
     from .io import BidiInput, BidiOutput
+
+logger = logging.getLogger("fullduplex.chat")
 
 #: Environment variable naming the default model of ``fullduplex chat``.
 MODEL_ENV = "FULLDUPLEX_MODEL"
@@ -375,6 +378,12 @@ def agent_factory(
 
         def build() -> BidiAgent:
             model = get_model(name, **merged)
+            logger.info(
+                "model %s (provider plugin %r); tools: %s",
+                name,
+                provider.plugin,
+                ", ".join(getattr(t, "name", "?") for t in tools) or "none",
+            )
             return BidiAgent(model, tools=tools, system_prompt=system_prompt, **retry)
 
         yield build

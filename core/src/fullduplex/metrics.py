@@ -3,9 +3,11 @@
 The figures come from the events the agent already sees, so measuring costs
 nothing a provider must do:
 
-- a *turn* begins when the user's input ends (speech stopped, or text sent)
-  and lasts until the answer to it is complete, tool follow-ups included; a
-  response nobody asked for (a greeting) is a turn of its own;
+- a *turn* is the answer to one input of the user's (speech stopped, or text
+  sent): it begins with the response to that input and lasts until the answer
+  is complete, tool follow-ups included. Inputs are answered in order, so the
+  ends of inputs not answered yet wait in line; a response nobody asked for
+  (a greeting) is a turn of its own;
 - ``first_audio_ms`` / ``first_text_ms``: from the end of the user's input to
   the first audio chunk / transcript text of the answer;
 - ``first_played_ms``: to the moment a player first reports playing that
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import threading
 import time
 from collections import deque
@@ -54,11 +57,20 @@ from .io import PlaybackLedger
 if TYPE_CHECKING:
     from .agent import BidiAgent
 
+logger = logging.getLogger("fullduplex.metrics")
+
 #: finished turns kept in :attr:`AgentMetrics.turns` (the oldest go first)
 MAX_TURNS = 1000
 
+#: ends of the user's inputs waiting for their answer, at most
+_MAX_WAITING = 16
+
 Clock = Callable[[], float]
 TurnListener = Callable[[BidiTurnMetricsEvent], None]
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
 
 
 class MeteredLedger(PlaybackLedger):
@@ -181,7 +193,8 @@ class AgentMetrics:
         self._turn: _Turn | None = None
         #: a finished turn waiting for its first-played figure
         self._held: _Turn | None = None
-        self._user_end: float | None = None
+        #: when the user's inputs not answered yet ended, oldest first
+        self._ends: deque[float] = deque(maxlen=_MAX_WAITING)
         #: the hot path's one test: the current turn has had no audio yet
         self.awaiting_audio = False
         try:
@@ -201,22 +214,15 @@ class AgentMetrics:
 
     # ------------------------------------------------------------------ feeding
     def user_input_ended(self, at: float | None = None) -> None:
-        """The user finished an input (text sent, speech stopped): a turn starts."""
-        now = self._clock() if at is None else at
-        turn = self._turn
-        if turn is not None and not turn.responded:
-            turn.user_end = now  # the user went on: measure from the latest end
-            return
-        if turn is not None:
-            self._close(turn)
-        self._open(now)
+        """The user finished an input (text sent, speech stopped): an answer is owed."""
+        self._ends.append(self._clock() if at is None else at)
 
     def first_audio(self, event: BidiAudioStreamEvent) -> None:
         """The first audio chunk since the turn began (the agent's hot path calls this once)."""
         self.awaiting_audio = False
         turn = self._turn
         if turn is None:
-            turn = self._open(None)
+            turn = self._open(self._ends.popleft() if self._ends else None)
             self.awaiting_audio = False
         turn.first_audio_ms = turn.since_end(self._clock())
         turn.first_item = event.item_id
@@ -227,7 +233,9 @@ class AgentMetrics:
             if event.state == "stopped":
                 self.user_input_ended()
         elif isinstance(event, BidiResponseStartEvent):
-            turn = self._turn or self._open(None)
+            turn = self._turn
+            if turn is None:
+                turn = self._open(self._ends.popleft() if self._ends else None)
             turn.responded = True
             if turn.response_id is None:
                 turn.response_id = event.response_id
@@ -313,6 +321,17 @@ class AgentMetrics:
 
     def _publish(self, turn: _Turn) -> None:
         event = turn.event()
+        logger.info(
+            "turn %d: first audio %s ms, first played %s ms, first text %s ms, "
+            "tokens %d in / %d out%s",
+            event.turn,
+            _ms(event.first_audio_ms),
+            _ms(event.first_played_ms),
+            _ms(event.first_text_ms),
+            event.input_tokens,
+            event.output_tokens,
+            ", interrupted" if event.interrupted else "",
+        )
         self.turns.append(event)
         if self.emit_events and self._emit is not None:
             self._emit(event)
