@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from . import chat_console
+from .errors import ConfigurationError
 from .chat_console import ConsoleSettings, console_options
 from .registry import ModelOptions, get_io, get_tool, model_registration, registry
 from .registry import ModelRecord as Registration
@@ -82,10 +83,28 @@ def default_model() -> str:
         only = providers[0]
         return f"{only.name}/{only.models[0]}" if only.models else only.name
     providers = registry().entries("models")
-    names = ", ".join(reg.name for reg in providers) or "none installed"
+    names = ", ".join(reg.name for reg in providers) or _no_provider()
     raise click.UsageError(
         f"choose a model with -m PROVIDER/MODEL or {MODEL_ENV} (providers: {names})"
     )
+
+
+def _no_provider() -> str:
+    """Why no provider is there: none installed, or the plugins filtered out (and which)."""
+    from .plugins import plugins
+
+    filtered = sorted(
+        (skipped.reason.removeprefix("filtered by "), skipped.name)
+        for skipped in plugins().skipped
+        if skipped.reason.startswith("filtered by ")
+    )
+    if not filtered:
+        return "none installed"
+    by_var: dict[str, list[str]] = {}
+    for var, name in filtered:
+        by_var.setdefault(var, []).append(name)
+    said = "; ".join(f"{var} filters out {', '.join(names)}" for var, names in by_var.items())
+    return f"none loaded ({said})"
 
 
 def _deep_merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
@@ -226,6 +245,24 @@ class _WatchedOutput:
         except Exception as exc:
             if self.error is None:
                 self.error = exc
+
+
+def _check_wav(path: Path | None) -> Path | None:
+    """Refuse a file that is not a WAV file now, before any server starts."""
+    if path is None:
+        return None
+    import wave
+
+    try:
+        with wave.open(str(path), "rb"):
+            pass
+    except (wave.Error, EOFError) as exc:
+        raise click.BadParameter(
+            f"{path} is not a WAV file ({exc}); give a PCM .wav recording", param_hint="--input-wav"
+        ) from exc
+    except OSError as exc:
+        raise click.BadParameter(f"cannot read {path}: {exc}", param_hint="--input-wav") from exc
+    return path
 
 
 @contextlib.contextmanager
@@ -395,6 +432,7 @@ def agent_factory(
 @click.option(
     "--input-wav",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    callback=lambda _ctx, _param, value: _check_wav(value),
     help="Stream this WAV file as your voice (in place of typed text or the microphone).",
 )
 @click.option(
@@ -453,7 +491,13 @@ def chat(
             turn_detection=settings.turn_detection,
         ) as build:
             inputs, outputs = _channels(audio, input_wav, output_wav, settings)
-            agent = build()
+            try:
+                agent = build()
+            except ConfigurationError as exc:
+                if debug:
+                    raise
+                # the message names the field and what it accepts: the class adds nothing
+                raise click.ClickException(str(exc)) from exc
             agent.metrics.emit_events = settings.metrics or settings.jsonl
             asyncio.run(_converse(agent, inputs, outputs, report_leftovers=debug))
     except KeyboardInterrupt:
