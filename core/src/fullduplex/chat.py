@@ -42,8 +42,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from . import chat_console
-from .errors import ConfigurationError
 from .chat_console import ConsoleSettings, console_options
+from .errors import ConfigurationError
 from .registry import ModelOptions, get_io, get_tool, model_registration, registry
 from .registry import ModelRecord as Registration
 
