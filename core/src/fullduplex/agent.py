@@ -36,6 +36,7 @@ from ._options import check_collection, check_model, positive, retry_policy
 from ._outputs import OutputFanout
 from ._restart import InputHold, Reconnector
 from ._run import TurnState, pump_input, stop_inputs, wait_for_end
+from ._signals import check_signals, stop_on_signals
 from ._tool_calls import RunningTool, ToolCalls
 from .errors import ConfigurationError, EventError, FullDuplexError, ModelError
 from .events import (
@@ -572,7 +573,11 @@ class BidiAgent:
         )
 
     async def run(
-        self, inputs: Sequence[BidiInput] = (), outputs: Sequence[BidiOutput] = ()
+        self,
+        inputs: Sequence[BidiInput] = (),
+        outputs: Sequence[BidiOutput] = (),
+        *,
+        stop_signals: Iterable[int] = (),
     ) -> None:
         """Run a whole conversation between ``inputs`` and ``outputs``.
 
@@ -581,7 +586,19 @@ class BidiAgent:
         or when every input is finished and the answer to the last one is
         complete (waiting at most ``settle_timeout_s``). Everything started
         here is stopped on the way out, also when ``run()`` is cancelled.
+
+        ``stop_signals`` (e.g. ``(signal.SIGINT, signal.SIGTERM)``): end the
+        conversation cleanly on these signals and return, instead of the
+        ``KeyboardInterrupt`` traceback a script gets from Ctrl-C.
         """
+        signals = check_signals(stop_signals)
+        if signals:
+            with stop_on_signals(self.request_stop, signals):
+                await self._run(inputs, outputs)
+        else:
+            await self._run(inputs, outputs)
+
+    async def _run(self, inputs: Sequence[BidiInput], outputs: Sequence[BidiOutput]) -> None:
         fanout = OutputFanout(list(outputs), self.output_drain_timeout_s)
         pumps: list[asyncio.Task[None]] = []
         started_inputs: list[BidiInput] = []
