@@ -67,6 +67,9 @@ _MAX_WAITING = 16
 
 Clock = Callable[[], float]
 TurnListener = Callable[[BidiTurnMetricsEvent], None]
+#: told when a turn begins: its number and when the user's input ended (monotonic
+#: seconds, ``None`` for a response nobody asked for)
+StartListener = Callable[[int, "float | None"], None]
 
 
 def _ms(value: float | None) -> str:
@@ -177,6 +180,7 @@ class AgentMetrics:
         self._emit = emit
         self._clock = clock
         self._listeners: list[TurnListener] = []
+        self._start_listeners: list[StartListener] = []
         #: also send each finished turn to the outputs / ``receive()`` as an event
         self.emit_events = False
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -203,9 +207,12 @@ class AgentMetrics:
         except RuntimeError:
             self._loop = None
 
-    def subscribe(self, listener: TurnListener) -> None:
-        """Call ``listener`` with every finished turn (on the agent's event loop)."""
+    def subscribe(self, listener: TurnListener, *, on_start: StartListener | None = None) -> None:
+        """Call ``listener`` with every finished turn (on the agent's event loop), and
+        ``on_start`` as each turn begins."""
         self._listeners.append(listener)
+        if on_start is not None:
+            self._start_listeners.append(on_start)
 
     @property
     def current(self) -> BidiTurnMetricsEvent | None:
@@ -298,6 +305,8 @@ class AgentMetrics:
         self.totals.turns += 1
         turn = self._turn = _Turn(self.totals.turns, user_end)
         self.awaiting_audio = True
+        for listener in list(self._start_listeners):
+            listener(turn.index, user_end)
         return turn
 
     def _close(self, turn: _Turn, *, hold: bool = True) -> None:
