@@ -103,5 +103,8 @@ def test_spoken_turns_show_both_transcripts_and_the_interruption(
     assert marks, screen
     assert all(" s of " in mark and "you heard" in mark for mark in marks)
     assert any(line.startswith("[metrics] turn 1: after your input: first audio") for line in lines)
+    # the cut answers' turns say so (they were complete, but still playing)
+    cut_turns = [m for m in lines if m.startswith("[metrics] turn") and m.endswith("interrupted")]
+    assert len(cut_turns) == len(marks)
     summary = next(line for line in lines if line.startswith("[summary]"))
     assert f"{len(marks)} interruption" in summary

@@ -138,7 +138,7 @@ def test_first_played_comes_from_the_players_report_on_another_thread() -> None:
     asyncio.run(scenario())
 
 
-def test_a_held_turn_is_published_when_the_next_one_starts() -> None:
+async def test_a_held_turn_is_published_when_the_next_one_starts() -> None:
     ledger = MeteredLedger()
     metrics = AgentMetrics(ledger, clock=Clock())
     ledger.attach_player()
@@ -237,3 +237,37 @@ async def test_interruptions_tool_calls_and_reconnects_are_counted() -> None:
     assert first.heard_ms is not None
     assert 0 <= first.heard_ms <= 400
     assert totals.turns == len(agent.metrics.turns) == 2
+
+
+async def test_an_answer_cut_off_while_it_still_plays_counts_as_interrupted() -> None:
+    """The response completed (generation is faster than playback), the audio still
+    played, and the user spoke: the turn is the interrupted one, with what was heard."""
+    ledger = MeteredLedger()
+    metrics = AgentMetrics(ledger)
+    metrics.user_input_ended()
+    metrics.observe(BidiResponseStartEvent("r1"))
+    ledger.note_audio("i1", 5000.0)  # five seconds of answer, just received
+    metrics.first_audio(audio(ms=5000))
+    metrics.observe(BidiResponseCompleteEvent("r1"))
+    assert not metrics.turns  # still playing
+    await asyncio.sleep(0.05)
+    metrics.on_interruption(None, BidiInterruptionEvent("user_speech", "r1", "i1", 5000))  # type: ignore[arg-type]
+    (turn,) = metrics.turns
+    assert turn.interrupted
+    assert turn.heard_ms is not None
+    assert 0 < turn.heard_ms < 5000
+
+
+async def test_an_answer_heard_to_the_end_is_published_when_its_audio_ends() -> None:
+    ledger = MeteredLedger()
+    metrics = AgentMetrics(ledger)
+    metrics.user_input_ended()
+    metrics.observe(BidiResponseStartEvent("r1"))
+    ledger.note_audio("i1", 100.0)
+    metrics.first_audio(audio(ms=100))
+    metrics.observe(BidiResponseCompleteEvent("r1"))
+    assert not metrics.turns
+    async with asyncio.timeout(3):
+        while not metrics.turns:
+            await asyncio.sleep(0.02)
+    assert not metrics.turns[0].interrupted

@@ -286,12 +286,18 @@ class AgentMetrics:
     def on_interruption(self, agent: BidiAgent, event: BidiInterruptionEvent) -> None:
         self.totals.interruptions += 1
         turn = self._turn
+        held = self._held
+        if turn is None and held is not None and event.item_id in (None, held.first_item):
+            # the answer was complete but still playing: the cut belongs to it
+            turn = held
         if turn is None:
             return
         turn.interrupted = True
         item = event.item_id or turn.first_item
         if item is not None:
             turn.heard_ms = self._ledger.heard_ms(item)
+        if turn is held:
+            self._release(held)
 
     @hookimpl
     def on_connection_restart(self, agent: BidiAgent, event: BidiConnectionRestartEvent) -> None:
@@ -310,23 +316,37 @@ class AgentMetrics:
         return turn
 
     def _close(self, turn: _Turn, *, hold: bool = True) -> None:
-        """End ``turn``; hold it for its first-played figure when a player will report one."""
+        """End ``turn``, or hold it while its audio still plays.
+
+        A response is complete long before its audio has been heard; until it
+        has, the user may still cut it off, and a player has yet to report the
+        first-played figure. So the turn is held for the audio left to play
+        (at most), and published when that is over, when the user interrupts,
+        or when the next turn begins.
+        """
         if self._turn is turn:
             self._turn = None
             self.awaiting_audio = False
-        waiting = (
-            hold
-            and turn.first_item is not None
-            and turn.first_played_ms is None
-            and self._ledger.has_player
-            and not turn.interrupted
-        )
-        if waiting:
-            held, self._held = self._held, turn
-            if held is not None:
-                self._publish(held)
+        item = turn.first_item
+        left_ms = 0.0
+        if hold and item is not None and not turn.interrupted:
+            left_ms = self._ledger.received_ms(item) - self._ledger.heard_ms(item)
+            if turn.first_played_ms is None and self._ledger.has_player:
+                left_ms = max(left_ms, 1.0)
+        if left_ms <= 0 or self._loop is None:
+            self._publish(turn)
             return
-        self._publish(turn)
+        held, self._held = self._held, turn
+        if held is not None:
+            self._publish(held)
+        # a little past the end of the audio, so a cut at its very end still counts
+        self._loop.call_later(left_ms / 1000.0 + 0.25, self._release, turn)
+
+    def _release(self, turn: _Turn) -> None:
+        """Publish a held turn (once)."""
+        if self._held is turn:
+            self._held = None
+            self._publish(turn)
 
     def _publish(self, turn: _Turn) -> None:
         event = turn.event()
@@ -361,9 +381,6 @@ class AgentMetrics:
         for turn in (self._turn, self._held):
             if turn is not None and turn.first_item == item_id and turn.first_played_ms is None:
                 turn.first_played_ms = turn.since_end(at)
-                if turn is self._held:
-                    self._held = None
-                    self._publish(turn)
                 return
 
     def summary(self) -> dict[str, Any]:
