@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from cli_kit import NOTICE, REPO, LiveChat, clean_env
+from cli_kit import NOTICE, REPO, LiveChat, clean_env, fullduplex_command
 
 
 def _load(name: str) -> ModuleType:
@@ -103,3 +103,63 @@ def test_audio_chat_hears_the_microphone_and_answers_on_the_speaker(pulse: Any) 
     heard = Recognizer(ANSWERS, fallback=False).recognize(samples.tobytes(), 48000)
     assert heard is not None
     assert heard.text == "the answer is eighty four"
+
+
+@pytest.mark.parametrize(
+    ("input_device", "output_device"), [("pulse", "0"), ("0", "pulse")], ids=["names", "indices"]
+)
+def test_audio_chat_uses_the_devices_named_by_index_or_name(
+    pulse: Any, input_device: str, output_device: str
+) -> None:
+    """``--input-device`` / ``--output-device`` as ``fullduplex devices`` lists them
+    (index 0 is PortAudio's ``pulse`` device here): the chat hears and answers through them."""
+    env = clean_env(
+        {key: value for key, value in pulse.env.items() if key.startswith(("PULSE", "XDG", "HOME"))}
+    )
+    listed = subprocess.run(
+        [*fullduplex_command(), "devices"], env=env, capture_output=True, text=True, timeout=30
+    )
+    assert " 0 pulse " in listed.stdout, listed.stdout
+    from fullduplex_emulator.speech import load_speech
+
+    speech = load_speech(True)
+    assert speech is not None
+    # the emulator's voice detection hears speech, not noise
+    question = speech.speak("what is nine times nine", 24000) + bytes(24000)
+    recorder = pulse.record("speaker.monitor", rate=48000)
+    args = ["chat", "--audio", "--input-device", input_device, "--output-device", output_device]
+    try:
+        with LiveChat(args, env=env, stdin=subprocess.DEVNULL) as chat:
+            time.sleep(3)  # give the microphone time to open
+            for _attempt in range(10):
+                spoken = pulse.play("mic", question, 24000)
+                spoken.wait(30)
+                if chat.answered.wait(6):
+                    break
+            assert chat.answered.is_set(), f"no answer to the microphone; stdout: {chat.seen!r}"
+            chat.answered.clear()
+            chat.answered.wait(3)
+            chat.interrupt()
+    finally:
+        samples = recorder.stop()
+    stderr = chat.read_stderr()
+    assert chat.process.returncode == 130, stderr
+    assert np.max(np.abs(samples)) > 1000, "the spoken answer never reached the speaker"
+
+
+def test_an_unknown_device_is_named_with_the_ones_that_exist(pulse: Any) -> None:
+    env = clean_env(
+        {key: value for key, value in pulse.env.items() if key.startswith(("PULSE", "XDG", "HOME"))}
+    )
+    result = subprocess.run(
+        [*fullduplex_command(), "chat", "--audio", "--output-device", "nosuch"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "no sound device 'nosuch'" in result.stderr
+    assert "0 pulse" in result.stderr
+    assert "Traceback" not in result.stderr

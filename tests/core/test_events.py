@@ -28,6 +28,7 @@ SAMPLES: list[Any] = [
     ev.BidiResponseCompleteEvent("resp_1", "interrupted"),
     ev.BidiUsageEvent(10, 20, 30, "resp_1", {"input_token_details": {"audio_tokens": 5}}),
     ev.BidiLatencyEvent("speech_end_to_first_audio", 321.5, "resp_1"),
+    ev.BidiTurnMetricsEvent(3, "resp_1", 310.0, None, 120.5, 40, 12, 1, True, 800),
     ev.BidiErrorEvent("bad thing", "invalid_value", "session.voice", "resp_1"),
     ev.ToolUseStreamEvent("call_1", "calculator", '{"x": 1}', "1}", True, "resp_1", "item_3"),
     ev.BidiToolCancelEvent(("call_1", "call_2"), "resp_1"),

@@ -172,3 +172,74 @@ def test_text_io_is_registered() -> None:
 
     assert exported is BidiTextIO
     assert isinstance(fullduplex.get_io("text"), BidiTextIO)
+
+
+def test_the_status_line_follows_the_conversation_on_a_terminal() -> None:
+    from fullduplex.events import (
+        BidiResponseCompleteEvent,
+        BidiResponseStartEvent,
+        BidiSpeechEvent,
+        BidiTurnMetricsEvent,
+    )
+
+    out = FakeTerminal()
+    renderer = TranscriptRenderer(out, color=False, status=True, metrics=True, hint="Ctrl-C ends")
+
+    def bottom() -> str:
+        return out.getvalue().split("\r\x1b[K")[-1]
+
+    renderer.render_status()
+    assert bottom() == "[listening] Ctrl-C ends "
+    renderer.render(BidiSpeechEvent("started", "u1"))
+    assert bottom() == "[user speaking]"
+    renderer.render(BidiSpeechEvent("stopped", "u1"))
+    assert bottom() == "[thinking]"
+    renderer.render(BidiResponseStartEvent("r1"))
+    renderer.render(ToolUseStreamEvent("c1", "clock", "{}", is_final=True))
+    assert bottom() == "[calling a tool: clock]"
+    renderer.render(ToolResultEvent("c1", "clock", "12:00"))
+    assert bottom() == "[thinking]"
+    renderer.render(BidiResponseCompleteEvent("r1", "tool_use"))
+    renderer.render(BidiResponseStartEvent("r2"))
+    renderer.render(BidiAudioStreamEvent(b"\x00\x00", item_id="i1"))
+    assert bottom() == "[speaking]"
+    renderer.render(final("It is noon."))
+    renderer.render(BidiResponseCompleteEvent("r2"))
+    assert bottom() == "[listening] Ctrl-C ends "
+    renderer.render(BidiTurnMetricsEvent(1, "r2", 310.0, None, None, 40, 12, 1))
+    renderer.summary({"turns": 1, "input_tokens": 40, "output_tokens": 12, "tool_calls": 1})
+    renderer.close()
+    lines = [part for part in out.getvalue().replace("\r\x1b[K", "\n").splitlines() if part]
+    finished = [line for line in lines if not line.startswith("[") or line.startswith("[tool")]
+    assert finished == [
+        "[tool] clock({})",
+        "[tool] clock -> 12:00",
+        "Assistant: It is noon.",
+    ]
+    assert (
+        "[metrics] turn 1: after your input: first audio 310 ms; tokens 40 in / 12 out; 1 tool call"
+    ) in lines
+    assert (
+        "[summary] 1 turn, 0 interruptions, 0 reconnects, 1 tool call, tokens 40 in / 12 out"
+        in (lines)
+    )
+    assert out.getvalue().endswith("\r\x1b[K")  # the status line is gone at the end
+
+
+def test_the_interruption_mark_says_how_much_was_heard() -> None:
+    out = io.StringIO()
+    renderer = TranscriptRenderer(out, heard=lambda item: (1200, 3400) if item == "i1" else None)
+    renderer.render(BidiInterruptionEvent(item_id="i1", audio_received_ms=3000))
+    renderer.render(BidiInterruptionEvent(item_id="i9"))
+    assert out.getvalue().splitlines() == [
+        "[interrupted: you heard 1.2 s of 3.4 s]",
+        "[interrupted]",
+    ]
+
+
+def test_a_pipe_gets_no_status_line() -> None:
+    out = io.StringIO()
+    renderer = TranscriptRenderer(out, status=True)
+    renderer.render_status()
+    renderer.render(BidiAudioStreamEvent(b"\x00\x00"))
+    assert out.getvalue() == ""

@@ -36,6 +36,7 @@ from ._options import check_collection, check_model, positive, retry_policy
 from ._outputs import OutputFanout
 from ._restart import InputHold, Reconnector
 from ._run import TurnState, pump_input, stop_inputs, wait_for_end
+from ._signals import check_signals, stop_on_signals
 from ._tool_calls import RunningTool, ToolCalls
 from .errors import ConfigurationError, EventError, FullDuplexError, ModelError
 from .events import (
@@ -51,6 +52,7 @@ from .events import (
 )
 from .io import BidiInput, BidiOutput, PlaybackLedger
 from .messages import Message, Messages, text_message, validate_messages
+from .metrics import AgentMetrics, MeteredLedger
 from .model import BidiModel
 from .retry import RetryPolicy
 from .tools import AgentTool, as_tools
@@ -143,7 +145,9 @@ class BidiAgent:
         self.system_prompt = system_prompt
         self.tools: list[AgentTool] = as_tools(tools)
         self.messages: Messages = validate_messages(list(messages)) if messages else []
-        self.playback = PlaybackLedger()
+        self.playback: PlaybackLedger = MeteredLedger()
+        #: live per-turn and total figures (:mod:`fullduplex.metrics`)
+        self.metrics = AgentMetrics(self.playback, self._emit)
         self._cuts = Interruptions(self.playback)
         self.retry = policy
         self.settle_timeout_s = float(settle_timeout_s)
@@ -152,7 +156,8 @@ class BidiAgent:
         self.audio_grace_s = float(audio_grace_s)
         self._tools_by_name = {t.name: t for t in self.tools}
         self._specs = tuple(t.spec for t in self.tools)
-        self._hooks = LifecycleHooks(list(plugins or ()))
+        # the metrics hear of interruptions and reconnects as a hook object, last
+        self._hooks = LifecycleHooks([*(plugins or ()), self.metrics])
         self._fanout: OutputFanout | None = None
         self._restarts = Reconnector(stop=lambda: self.model.stop(), reopen=self._reopen)
         self._reset()
@@ -186,6 +191,7 @@ class BidiAgent:
         self._closed = asyncio.Event()
         self._failure: BaseException | None = None
         self._cuts.reset()
+        self.metrics.reset()
         self._history = HistoryRecorder(lambda: self.messages, self._message_added, self._cuts.cut)
         self._events = ModelEvents(self, self._cuts, self._history, self._tools, self._turn)
 
@@ -286,6 +292,7 @@ class BidiAgent:
             except Exception:
                 logger.exception("model.stop() failed")
             self._input.drop("the conversation was stopped before a connection took it")
+            self.metrics.finish()
             self._end_receivers()
             self._closed.set()
             self._turn.activity.set()
@@ -337,6 +344,7 @@ class BidiAgent:
             await self._deliver(event)
         elif isinstance(event, BidiTextInputEvent):
             self._turn.answer_owed()
+            self.metrics.user_input_ended()
             await self._deliver(event, text_message(event.role, event.text))
         elif isinstance(event, INPUT_EVENT_TYPES):
             await self._deliver(event)
@@ -493,10 +501,13 @@ class BidiAgent:
         on_audio = self._events.audio
         handle = self._handle
         clock = self._restarts.clock
+        metrics = self.metrics
         async for event in self.model.receive():
             if type(event) is BidiAudioStreamEvent:  # the hot path: no dispatch chain
                 if self._traffic_since is None:
                     self._traffic_since = clock()
+                if metrics.awaiting_audio:  # once per turn
+                    metrics.first_audio(event)
                 on_audio(event)
                 continue
             if self._traffic_since is None and not isinstance(event, BidiConnectionStartEvent):
@@ -506,6 +517,7 @@ class BidiAgent:
     async def _handle(self, event: BidiOutputEvent) -> None:
         """Every model event but plain audio (see :class:`~._dispatch.ModelEvents`)."""
         await self._events.handle(event)
+        self.metrics.observe(event)
 
     async def _record(self, message: Message, at: int | None = None) -> None:
         """Append ``message`` (or insert it at ``at``) to the history and tell the hooks."""
@@ -561,7 +573,11 @@ class BidiAgent:
         )
 
     async def run(
-        self, inputs: Sequence[BidiInput] = (), outputs: Sequence[BidiOutput] = ()
+        self,
+        inputs: Sequence[BidiInput] = (),
+        outputs: Sequence[BidiOutput] = (),
+        *,
+        stop_signals: Iterable[int] = (),
     ) -> None:
         """Run a whole conversation between ``inputs`` and ``outputs``.
 
@@ -570,7 +586,19 @@ class BidiAgent:
         or when every input is finished and the answer to the last one is
         complete (waiting at most ``settle_timeout_s``). Everything started
         here is stopped on the way out, also when ``run()`` is cancelled.
+
+        ``stop_signals`` (e.g. ``(signal.SIGINT, signal.SIGTERM)``): end the
+        conversation cleanly on these signals and return, instead of the
+        ``KeyboardInterrupt`` traceback a script gets from Ctrl-C.
         """
+        signals = check_signals(stop_signals)
+        if signals:
+            with stop_on_signals(self.request_stop, signals):
+                await self._run(inputs, outputs)
+        else:
+            await self._run(inputs, outputs)
+
+    async def _run(self, inputs: Sequence[BidiInput], outputs: Sequence[BidiOutput]) -> None:
         fanout = OutputFanout(list(outputs), self.output_drain_timeout_s)
         pumps: list[asyncio.Task[None]] = []
         started_inputs: list[BidiInput] = []

@@ -9,8 +9,10 @@ factory (``options``). Without credentials, or with ``--emulator``, the local
 server is used and one line on stderr says so.
 
 IO channels are looked up by their registered names too: ``text`` by default,
-``audio`` for ``--audio``, ``wav`` for the WAV options. The transcript is
-always printed on stdout.
+``audio`` for ``--audio``, ``wav`` for the WAV options. The conversation is
+printed on stdout (on stderr with ``--jsonl``, which gives stdout to one JSON
+line per event). The console's own options (``--metrics``, ``--jsonl``, the
+logging flags, the sound devices...) live in :mod:`fullduplex.chat_console`.
 
 Exit codes (shared with the rest of the command line):
 
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -38,6 +41,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from . import chat_console
+from .chat_console import ConsoleSettings, console_options
+from .errors import ConfigurationError
 from .registry import ModelOptions, get_io, get_tool, model_registration, registry
 from .registry import ModelRecord as Registration
 
@@ -45,6 +51,8 @@ if TYPE_CHECKING:
     from .agent import BidiAgent
     from .events import BidiOutputEvent
     from .io import BidiInput, BidiOutput
+
+logger = logging.getLogger("fullduplex.chat")
 
 #: Environment variable naming the default model of ``fullduplex chat``.
 MODEL_ENV = "FULLDUPLEX_MODEL"
@@ -75,10 +83,28 @@ def default_model() -> str:
         only = providers[0]
         return f"{only.name}/{only.models[0]}" if only.models else only.name
     providers = registry().entries("models")
-    names = ", ".join(reg.name for reg in providers) or "none installed"
+    names = ", ".join(reg.name for reg in providers) or _no_provider()
     raise click.UsageError(
         f"choose a model with -m PROVIDER/MODEL or {MODEL_ENV} (providers: {names})"
     )
+
+
+def _no_provider() -> str:
+    """Why no provider is there: none installed, or the plugins filtered out (and which)."""
+    from .plugins import plugins
+
+    filtered = sorted(
+        (skipped.reason.removeprefix("filtered by "), skipped.name)
+        for skipped in plugins().skipped
+        if skipped.reason.startswith("filtered by ")
+    )
+    if not filtered:
+        return "none installed"
+    by_var: dict[str, list[str]] = {}
+    for var, name in filtered:
+        by_var.setdefault(var, []).append(name)
+    said = "; ".join(f"{var} filters out {', '.join(names)}" for var, names in by_var.items())
+    return f"none loaded ({said})"
 
 
 def _deep_merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
@@ -97,7 +123,12 @@ def _option_kwargs(provider: Registration, options: ModelOptions) -> Mapping[str
     """The factory arguments for ``--voice`` / ``--base-url``, via the provider's mapper."""
     given = [
         flag
-        for flag, value in (("--voice", options.voice), ("--base-url", options.base_url))
+        for flag, value in (
+            ("--voice", options.voice),
+            ("--base-url", options.base_url),
+            ("--transcription-model", options.transcription_model),
+            ("--turn-detection", options.turn_detection),
+        )
         if value is not None
     ]
     if provider.options is None:
@@ -131,16 +162,26 @@ def _choose_local_server(
 
 
 def _channels(
-    audio: bool, input_wav: Path | None, output_wav: Path | None
+    audio: bool,
+    input_wav: Path | None,
+    output_wav: Path | None,
+    settings: ConsoleSettings | None = None,
 ) -> tuple[list[BidiInput], list[BidiOutput]]:
     """The inputs and outputs the options ask for (channels looked up by name)."""
-    text_io = get_io("text")
+    settings = settings or ConsoleSettings()
+    devices = chat_console.device_kwargs(settings, audio)
+    text_kwargs: dict[str, Any] = {}
+    if settings.metrics:
+        text_kwargs["metrics"] = True
+    if settings.jsonl:
+        text_kwargs.update(output_stream=sys.stderr, json_input=True)
+    text_io = get_io("text", **text_kwargs)
     inputs: list[BidiInput] = []
     outputs: list[BidiOutput] = []
     wav_io = None
     if input_wav is not None or output_wav is not None:
         wav_io = get_io("wav", input_path=input_wav, output_path=output_wav)
-    sound_io = get_io("audio") if audio else None
+    sound_io = get_io("audio", **devices) if audio else None
     if wav_io is not None and input_wav is not None:
         inputs.append(wav_io.input())
     elif sound_io is not None:
@@ -152,6 +193,8 @@ def _channels(
     if wav_io is not None and output_wav is not None:
         outputs.append(wav_io.output())
     outputs.append(text_io.output())
+    if settings.jsonl:
+        outputs.append(chat_console.JsonlOutput())
     return inputs, outputs
 
 
@@ -202,6 +245,24 @@ class _WatchedOutput:
         except Exception as exc:
             if self.error is None:
                 self.error = exc
+
+
+def _check_wav(path: Path | None) -> Path | None:
+    """Refuse a file that is not a WAV file now, before any server starts."""
+    if path is None:
+        return None
+    import wave
+
+    try:
+        with wave.open(str(path), "rb"):
+            pass
+    except (wave.Error, EOFError) as exc:
+        raise click.BadParameter(
+            f"{path} is not a WAV file ({exc}); give a PCM .wav recording", param_hint="--input-wav"
+        ) from exc
+    except OSError as exc:
+        raise click.BadParameter(f"cannot read {path}: {exc}", param_hint="--input-wav") from exc
+    return path
 
 
 @contextlib.contextmanager
@@ -310,6 +371,9 @@ def agent_factory(
     *,
     speech: bool,
     extra_tools: Sequence[Any] = (),
+    transcribe: bool = False,
+    transcription_model: str | None = None,
+    turn_detection: str | None = None,
 ) -> Iterator[Callable[[], BidiAgent]]:
     """A function that builds a new agent as ``chat`` would, valid inside the ``with``.
 
@@ -322,7 +386,15 @@ def agent_factory(
         raise click.UsageError("--emulator and --base-url cannot be used together")
     name = model_name if model_name is not None else default_model()
     provider, _ = model_registration(name)
-    kwargs = _option_kwargs(provider, ModelOptions(voice=voice, base_url=base_url, speech=speech))
+    wanted = ModelOptions(
+        voice=voice,
+        base_url=base_url,
+        speech=speech,
+        transcribe=transcribe or None,
+        transcription_model=transcription_model,
+        turn_detection=turn_detection,
+    )
+    kwargs = _option_kwargs(provider, wanted)
     server, why = _choose_local_server(provider, emulator, base_url)
     # tools a plugin that extends chat (e.g. --mcp) handed over, beside the named ones
     tools = [*_tools(tool_names), *extra_tools]
@@ -343,6 +415,12 @@ def agent_factory(
 
         def build() -> BidiAgent:
             model = get_model(name, **merged)
+            logger.info(
+                "model %s (provider plugin %r); tools: %s",
+                name,
+                provider.plugin,
+                ", ".join(getattr(t, "name", "?") for t in tools) or "none",
+            )
             return BidiAgent(model, tools=tools, system_prompt=system_prompt, **retry)
 
         yield build
@@ -354,6 +432,7 @@ def agent_factory(
 @click.option(
     "--input-wav",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    callback=lambda _ctx, _param, value: _check_wav(value),
     help="Stream this WAV file as your voice (in place of typed text or the microphone).",
 )
 @click.option(
@@ -362,9 +441,11 @@ def agent_factory(
     help="Record the model's speech into this WAV file.",
 )
 @click.option("--debug", is_flag=True, help="Show the full traceback when the chat fails.")
+@console_options
 @click.pass_context
 def chat(
     ctx: click.Context,
+    /,
     model_name: str | None,
     voice: str | None,
     system_prompt: str | None,
@@ -376,6 +457,7 @@ def chat(
     base_url: str | None,
     max_restarts: int | None,
     debug: bool,
+    **console: Any,
 ) -> None:
     """Talk with a model: type (or pipe) text, or use --audio / the WAV options.
 
@@ -386,24 +468,37 @@ def chat(
 
     \b
     echo "what is 12 times 7?" | fullduplex chat --tool calculator
+    fullduplex chat --audio --metrics -v
     """
     if debug:
         _mark_debug(ctx)
+    settings = chat_console.pop_settings(console)
+    chat_console.configure_logging(settings)
     speaks = audio or output_wav is not None
     try:
         with agent_factory(
             model_name,
             voice,
-            system_prompt,
+            chat_console.system_prompt(system_prompt, settings),
             tool_names,
             emulator,
             base_url,
             max_restarts,
             speech=speaks,
             extra_tools=ctx.meta.get(EXTRA_TOOLS_META, ()),
+            transcribe=audio or input_wav is not None,
+            transcription_model=settings.transcription_model,
+            turn_detection=settings.turn_detection,
         ) as build:
-            inputs, outputs = _channels(audio, input_wav, output_wav)
-            agent = build()
+            inputs, outputs = _channels(audio, input_wav, output_wav, settings)
+            try:
+                agent = build()
+            except ConfigurationError as exc:
+                if debug:
+                    raise
+                # the message names the field and what it accepts: the class adds nothing
+                raise click.ClickException(str(exc)) from exc
+            agent.metrics.emit_events = settings.metrics or settings.jsonl
             asyncio.run(_converse(agent, inputs, outputs, report_leftovers=debug))
     except KeyboardInterrupt:
         _say("conversation ended (Ctrl-C)")

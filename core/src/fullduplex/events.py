@@ -314,6 +314,29 @@ class BidiLatencyEvent(_Event):
 
 
 @attrs.frozen(slots=True)
+class BidiTurnMetricsEvent(_Event):
+    """The figures of one finished turn (see :mod:`fullduplex.metrics`).
+
+    Latencies are measured from the end of the user's input (speech stopped, or
+    text sent) and are ``None`` when they do not apply (no audio in a text
+    answer, no player reporting playback). ``heard_ms`` is how much of the
+    answer's audio the user heard before interrupting (``None`` when not cut).
+    """
+
+    type: ClassVar[str] = "bidi_turn_metrics"
+    turn: int
+    response_id: str | None = None
+    first_audio_ms: float | None = None
+    first_played_ms: float | None = None
+    first_text_ms: float | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    tool_calls: int = 0
+    interrupted: bool = False
+    heard_ms: int | None = None
+
+
+@attrs.frozen(slots=True)
 class BidiErrorEvent(_Event):
     """A problem the conversation survives (the provider's ``error`` event, say).
 
@@ -394,6 +417,7 @@ BidiOutputEvent: TypeAlias = (
     | BidiResponseCompleteEvent
     | BidiUsageEvent
     | BidiLatencyEvent
+    | BidiTurnMetricsEvent
     | BidiErrorEvent
     | ToolUseStreamEvent
     | BidiToolCancelEvent
@@ -420,6 +444,7 @@ OUTPUT_EVENT_TYPES: tuple[type[_Event], ...] = (
     BidiResponseCompleteEvent,
     BidiUsageEvent,
     BidiLatencyEvent,
+    BidiTurnMetricsEvent,
     BidiErrorEvent,
     ToolUseStreamEvent,
     BidiToolCancelEvent,

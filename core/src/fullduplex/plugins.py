@@ -235,7 +235,9 @@ def _load() -> Plugins:
     plugins = Plugins(manager)
     only = _names_from_env(LOAD_ENV)
     blocked = _names_from_env(DISABLE_ENV) or set()
+    found: list[str] = []
     for ep in _entry_points():
+        found.append(ep.name)
         distribution, version = _distribution_of(ep)
         is_core = ep.name == CORE_PLUGIN and distribution == CORE_DISTRIBUTION
         if ep.name in blocked or (only is not None and ep.name not in only and not is_core):
@@ -257,6 +259,14 @@ def _load() -> Plugins:
             continue
         # ``pkg.mod`` names a module; ``pkg.mod:obj`` an object with hook methods.
         _register_one(plugins, ep.name, loaded, distribution, version)
+    unknown = sorted(blocked - set(found))
+    if unknown:
+        # a typo here would otherwise leave the plugin meant loaded, silently
+        names = ", ".join(repr(name) for name in unknown)
+        warn_plugin(
+            f"{DISABLE_ENV} names {names}, which no installed plugin is called; "
+            f"installed: {', '.join(sorted(set(found))) or 'none'}"
+        )
     return plugins
 
 

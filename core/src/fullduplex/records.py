@@ -59,6 +59,14 @@ class ModelOptions:
     #: False when nothing will play the answer: a provider may then answer in
     #: text alone, which is faster and cheaper than speech thrown away
     speech: bool | None = None
+    #: True when the user's speech comes in and its transcript is wanted (the
+    #: provider picks its own default transcription model)
+    transcribe: bool | None = None
+    #: transcribe the user's speech with this model (a name the provider accepts)
+    transcription_model: str | None = None
+    #: who decides the user's turn ended: "server" (silence), "semantic" (meaning)
+    #: or "none" (the client commits the turn)
+    turn_detection: str | None = None
 
 
 @attrs.frozen(slots=True)

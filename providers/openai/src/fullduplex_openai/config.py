@@ -110,6 +110,8 @@ class AudioConfig(BaseModel):
             if set(value) != {"id"} or not str(value["id"]).startswith("voice_"):
                 raise ValueError('a custom voice is {"id": "voice_..."}')
             return value
+        if value.lower() in GA_VOICES:
+            return value.lower()  # "Coral" is coral: the voices' names have no case
         if value not in GA_VOICES:
             raise ValueError(
                 f"unknown voice {value!r}; accepted: {', '.join(GA_VOICES)} "
@@ -193,16 +195,42 @@ class ResolvedConfig:
     response_start_timeout_s: float = 15.0
 
 
+def _is_field(part: object) -> bool:
+    """A location part that names a field or an index, not a union member's type tag
+    (pydantic adds ``str``, ``dict[str,str]``, ``function-after[...]`` ... to the path)."""
+    if isinstance(part, int):
+        return True
+    text = str(part)
+    return not ("[" in text or text in {"str", "int", "float", "bool", "dict", "list", "none"})
+
+
 def _format_validation_error(prefix: str, exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors(include_input=False, include_url=False):
-        loc = ".".join(str(p) for p in err["loc"])
+    """One ``field: what is wrong`` per field, in the user's words: no pydantic prefixes,
+    no type tags in the path; the alternatives of a union joined with "or"."""
+    by_field: dict[str, list[str]] = {}
+    given: dict[str, str] = {}
+    for err in exc.errors(include_url=False):
+        loc = ".".join(str(p) for p in err["loc"] if _is_field(p))
         field = f"{prefix}.{loc}" if loc else prefix
-        msg = err["msg"]
+        msg = str(err["msg"])
         if err["type"] == "extra_forbidden":
             msg = "unknown field"
-        parts.append(f"{field}: {msg}")
-    return "; ".join(parts)
+        elif err["type"] == "value_error":
+            msg = str(err.get("ctx", {}).get("error", msg)).removeprefix("Value error, ")
+        elif str(err["type"]).endswith("_type") and "input" in err:
+            # the type of what was given, never the value (it may be a key)
+            given[field] = type(err["input"]).__name__
+            msg = msg.removeprefix("Input should be ")
+        messages = by_field.setdefault(field, [])
+        if msg not in messages:
+            messages.append(msg)
+    out = []
+    for field, msgs in by_field.items():
+        if field in given:
+            out.append(f"{field}: expected {' or '.join(msgs)}, got {given[field]}")
+        else:
+            out.append(f"{field}: {' or '.join(msgs)}")
+    return "; ".join(out)
 
 
 def _check_inference(inference: Mapping[str, Any]) -> None:
@@ -301,6 +329,10 @@ def _ws_url(model_id: str, client: ClientConfig) -> tuple[str, bool]:
         )
     scheme = {"http": "ws", "https": "wss"}.get(parts.scheme, parts.scheme)
     path = parts.path
+    if not path and not client.websocket_base_url:
+        # "http://host:port" means the API root, as the OpenAI client's base URLs
+        # (".../v1") do; without it the server answers a bare 404
+        path = "/v1"
     if not path.endswith("/realtime"):
         path = path + "/realtime"
     return urlunsplit((scheme, parts.netloc, path, f"model={quote(model_id)}", "")), False

@@ -83,15 +83,39 @@ def local_emulator() -> Iterator[Mapping[str, Any]]:
         yield {"client_config": {"base_url": running.base_url, "api_key": running.api_key}}
 
 
+#: the model that transcribes the user's speech when ``fullduplex chat`` hears audio
+DEFAULT_TRANSCRIPTION_MODEL: Final = "gpt-4o-mini-transcribe"
+
+#: ``--turn-detection`` -> the GA ``audio.input.turn_detection`` object
+_TURN_DETECTION: Final[dict[str, dict[str, Any] | None]] = {
+    "server": {"type": "server_vad"},
+    "semantic": {"type": "semantic_vad"},
+    "none": None,
+}
+
+
 def model_options(options: ModelOptions) -> Mapping[str, Any]:
     """``--voice`` goes to ``provider_config.audio.voice``, ``--base-url`` to
-    ``client_config``; no speech wanted means ``output_modalities: ["text"]``."""
+    ``client_config``; no speech wanted means ``output_modalities: ["text"]``;
+    ``--transcription-model`` / ``--turn-detection`` go to ``audio.input``."""
     kwargs: dict[str, Any] = {}
     provider_config: dict[str, Any] = {}
     if options.voice is not None:
         provider_config["audio"] = {"voice": options.voice}
+    inference: dict[str, Any] = {}
     if options.speech is False:
-        provider_config["inference"] = {"output_modalities": ["text"]}
+        inference["output_modalities"] = ["text"]
+    audio_input: dict[str, Any] = {}
+    if options.transcription_model is not None:
+        audio_input["transcription"] = {"model": options.transcription_model}
+    elif options.transcribe:
+        audio_input["transcription"] = {"model": DEFAULT_TRANSCRIPTION_MODEL}
+    if options.turn_detection is not None:
+        audio_input["turn_detection"] = _TURN_DETECTION[options.turn_detection]
+    if audio_input:
+        inference["audio"] = {"input": audio_input}
+    if inference:
+        provider_config["inference"] = inference
     if provider_config:
         kwargs["provider_config"] = provider_config
     if options.base_url is not None:

@@ -54,8 +54,15 @@ async def _serve(emulator: Emulator, ready_message: bool) -> None:
             click.echo(f"OpenAI Realtime emulator listening on {emulator.base_url}")
             click.echo(f"  WebSocket: {emulator.websocket_url}?model=gpt-realtime")
             click.echo(f"  API key:   {emulator.api_key}")
+            # fullduplex takes the URL as --base-url (it reads no OPENAI_BASE_URL);
+            # the openai package and most other clients read the two variables
             click.echo(
-                f"  Try: OPENAI_BASE_URL={emulator.base_url} OPENAI_API_KEY={emulator.api_key}"
+                f"  Try:       OPENAI_API_KEY={emulator.api_key} "
+                f"fullduplex chat --base-url {emulator.base_url}"
+            )
+            click.echo(
+                f"  Other clients: OPENAI_BASE_URL={emulator.base_url} "
+                f"OPENAI_API_KEY={emulator.api_key}"
             )
             click.echo("Press Ctrl-C to stop.", err=True)
         await stop.wait()
