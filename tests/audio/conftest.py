@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from fullduplex.events import BidiAudioStreamEvent
 from fullduplex.io import PlaybackLedger
 from fullduplex.model import ModelCapabilities
 
@@ -77,6 +78,14 @@ class StandInAgent:
     def __init__(self, capabilities: ModelCapabilities | None = None) -> None:
         self.model = _StandInModel(capabilities or ModelCapabilities())
         self.playback = PlaybackLedger()
+
+    def received(self, event: BidiAudioStreamEvent) -> BidiAudioStreamEvent:
+        """Count a chunk in the ledger as the agent does before any output sees it
+        (the ledger only counts what players heard of audio it knows it received)."""
+        if event.item_id is not None:
+            ms = len(event.audio) / 2 / event.channels * 1000 / event.sample_rate
+            self.playback.note_audio(event.item_id, ms)
+        return event
 
 
 @pytest.fixture
