@@ -2,7 +2,8 @@
 
 Three clients speak at once to one emulator over real WebSockets; each gets the
 answer to its own question, and meanwhile a ticker on the emulator's loop is
-never held up for long (recognising one question takes a few hundred ms of CPU).
+never held up as long as one recognition takes when done inline (measured in
+the same run, so a busy machine slows both sides alike).
 """
 
 from __future__ import annotations
@@ -89,5 +90,14 @@ async def test_three_sessions_speak_at_once_and_the_loop_stays_free(speech: Spee
     assert dict(zip(QUESTIONS, results, strict=True)) == {
         q: (q, answer) for q, answer in QUESTIONS.items()
     }
-    # one recognition alone takes ~0.3 s of CPU; the loop was never held that long
-    assert longest < 0.25, longest
+    # The floor, measured in the same run on the same (possibly busy) machine: one
+    # recognition, done inline, would hold a loop at least this long. The loop that
+    # served three sessions at once was never held that long.
+    one_recognition = min(_time_to_hear(speech, audio) for audio in audios.values())
+    assert longest < one_recognition, (longest, one_recognition)
+
+
+def _time_to_hear(speech: SpeechStack, audio: bytes) -> float:
+    started = time.perf_counter()
+    speech.hear(audio, RATE)
+    return time.perf_counter() - started
