@@ -1,11 +1,12 @@
-"""MCP servers as tool providers the agent owns: ``BidiAgent(tools=[MCPTools.stdio(...), calculator])``.
+"""MCP servers as tool providers the agent owns.
 
-The agent starts the server (a real subprocess) before the model connects, stops it
-with itself, and carries a tool-list change to the model: at once through the OpenAI
-provider's ``session.update`` (checked on what the emulator received), or at the next
-connection for a model without ``tool_update`` (a FakeModel). The races: a stop during
-the server's start, a server that fails to start, a name clash, a model that fails to
-connect; after each, the server's process is gone.
+``BidiAgent(tools=[MCPTools.stdio(...), calculator])``: the agent starts the server
+(a real subprocess) before the model connects, stops it with itself, and carries a
+tool-list change to the model: at once through the OpenAI provider's ``session.update``
+(checked on what the emulator received), or at the next connection for a model without
+``tool_update`` (a FakeModel). The races: a stop during the server's start, a server
+that fails to start, a name clash, a model that fails to connect; after each, the
+server's process is gone.
 """
 
 from __future__ import annotations
@@ -50,11 +51,17 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _read_pid(path: Path) -> int | None:
+    text = path.read_text() if path.exists() else ""
+    return int(text) if text else None
+
+
 async def _pid_from(path: Path, timeout_s: float = 20) -> int:
+    """The pid the server wrote (it writes it first thing)."""
     async with asyncio.timeout(timeout_s):
-        while not path.exists() or not path.read_text():
+        while (pid := _read_pid(path)) is None:
             await asyncio.sleep(0.02)
-    return int(path.read_text())
+    return pid
 
 
 def _server(log: IO[str], *extra: str, **options: Any) -> MCPTools:
@@ -101,9 +108,10 @@ async def test_the_seed_style_agent_starts_the_server_and_stops_it(
 async def test_a_tool_list_change_reaches_the_model_through_session_update(
     make_model: Callable[[], BidiOpenAIRealtimeModel], emu: Emulator, server_log: IO[str]
 ) -> None:
-    async with asyncio.timeout(40), BidiAgent(
-        make_model(), tools=[_server(server_log), calculator]
-    ) as agent:
+    async with (
+        asyncio.timeout(40),
+        BidiAgent(make_model(), tools=[_server(server_log), calculator]) as agent,
+    ):
         assert agent.model.capabilities.tool_update
         before = await ask(agent, say("bonus", {"x": 2}), lambda t: "no tool" in t)
         await ask(agent, say("unlock"), lambda t: "result" in t)

@@ -99,6 +99,12 @@ def pid() -> int:
     return os.getpid()
 
 
+@server.tool()
+def header(name: str, ctx: Context) -> str:
+    """The value of an HTTP request header (empty over stdio or when absent)."""
+    return (ctx.headers or {}).get(name.lower(), "")
+
+
 def bonus(x: int) -> int:
     """Double x (appears once unlock is called)."""
     return 2 * x

@@ -63,8 +63,9 @@ def parse_headers(values: Sequence[str]) -> dict[str, str]:
         name, colon, content = value.partition(":")
         name = name.strip()
         if not colon or not name or any(c.isspace() for c in name):
+            # the text is not repeated: it may be a token given without its name
             raise click.BadParameter(
-                f"header #{number} ({name or 'no name'}...): accepted: NAME:VALUE, "
+                f"header #{number} has no NAME before ':'; accepted: NAME:VALUE, "
                 "e.g. 'Authorization: Bearer TOKEN'",
                 param_hint="--mcp-header",
             )
