@@ -140,7 +140,8 @@ async def test_a_tool_list_change_mid_conversation(
             assert "bonus" in [t.name for t in mcp.tools]
             # a tool the server dropped: the call reaches the server, whose refusal is spoken
             gone = await ask(agent, say("fail", {"reason": "x"}), lambda t: "failed" in t)
-            # the session the model has still lacks the new tool (core must pass it on)
+            # tools handed over as a list are a snapshot: the model is not told of the
+            # change (giving the agent the provider itself does that, test_mcp_providers)
             unknown = await ask(agent, say("bonus", {"x": 2}), lambda t: "no tool" in t)
     [refused] = results(gone)
     assert refused.status == "error"

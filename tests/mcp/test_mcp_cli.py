@@ -54,6 +54,28 @@ def test_chat_with_an_http_mcp_server(emulator: EmulatorThread, http_url: str) -
     assert "Oslo" in result.stdout.splitlines()[-1]
 
 
+def test_chat_sends_mcp_headers_to_an_http_server(emulator: EmulatorThread, http_url: str) -> None:
+    args = ["--mcp-url", http_url, "--mcp-header", "X-Fd-Test: token-4711"]
+    result = _chat(args, say("header", {"name": "x-fd-test"}), emulator.base_url)
+    assert result.returncode == 0, result.stderr
+    assert "The header result is token-4711." in result.stdout
+    assert "token-4711" not in result.stderr  # our own lines never show a header value
+
+
+def test_a_malformed_mcp_header_is_refused_without_echoing_it(
+    emulator: EmulatorThread, http_url: str
+) -> None:
+    args = ["--mcp-url", http_url, "--mcp-header", "Bearer secret-99"]
+    result = _chat(args, "hi", emulator.base_url)
+    assert result.returncode == 2
+    assert "--mcp-header" in result.stderr
+    assert "NAME:VALUE" in result.stderr
+    assert "secret-99" not in result.stderr
+    alone = _chat(["--mcp-header", "X-A: 1"], "hi", emulator.base_url)
+    assert alone.returncode == 2
+    assert "--mcp-header goes with --mcp-url" in alone.stderr
+
+
 def test_chat_with_a_server_that_cannot_start(emulator: EmulatorThread) -> None:
     result = _chat(["--mcp", f"{sys.executable} -c 'raise SystemExit(2)'"], "hi", emulator.base_url)
     assert result.returncode == 1

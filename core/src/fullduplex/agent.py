@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -55,7 +55,8 @@ from .messages import Message, Messages, text_message, validate_messages
 from .metrics import AgentMetrics, MeteredLedger
 from .model import BidiModel
 from .retry import RetryPolicy
-from .tools import AgentTool, as_tools
+from .tool_providers import ProviderTools
+from .tools import AgentTool, ToolItem, split_tools
 
 logger = logging.getLogger("fullduplex.agent")
 
@@ -73,7 +74,12 @@ class BidiAgent:
     Args:
         model: a :class:`~fullduplex.model.BidiModel`, or a registered name such
             as ``"openai/gpt-realtime"`` (built with ``model_config``).
-        tools: ``@tool`` functions, plain functions, or registered tool names.
+        tools: ``@tool`` functions, plain functions, registered tool names, or
+            tool providers (:class:`~fullduplex.tool_providers.ToolProvider`,
+            e.g. an MCP server): the agent starts those before the model
+            connects, stops them with itself, and follows their tool list
+            changes (at once where ``capabilities.tool_update``, else at the
+            next reconnect).
         system_prompt: instructions for the model.
         messages: a history to carry on (``old_agent.messages``).
         plugins: hook objects for this agent only (after the global plugins).
@@ -89,12 +95,13 @@ class BidiAgent:
             backlog when ``run()`` ends.
         audio_grace_s: once the inputs are done, how long ``run()`` waits for
             audio sent last to bring an answer (speech detected, a response).
+        tool_start_timeout_s: how long the tool providers may take to start.
     """
 
     def __init__(
         self,
         model: BidiModel | str,
-        tools: Iterable[AgentTool | Callable[..., Any] | str] | None = None,
+        tools: Iterable[ToolItem] | None = None,
         system_prompt: str | None = None,
         messages: Sequence[Message] | None = None,
         plugins: Sequence[object] | None = None,
@@ -107,6 +114,7 @@ class BidiAgent:
         tool_timeout_s: float | None = None,
         output_drain_timeout_s: float = 2.0,
         audio_grace_s: float = 2.0,
+        tool_start_timeout_s: float = 60.0,
     ) -> None:
         # Every option is checked here, before anything is built: a bad value is
         # a ConfigurationError naming it now, not a stalled conversation later.
@@ -118,7 +126,8 @@ class BidiAgent:
         check_collection(
             "tools",
             tools,
-            "a list of @tool functions, plain functions or registered tool names, or None",
+            "a list of @tool functions, plain functions, registered tool names or tool "
+            "providers, or None",
         )
         check_collection("plugins", plugins, "a list of hook objects, or None")
         check_collection("messages", messages, "a list of messages (agent.messages), or None")
@@ -136,6 +145,7 @@ class BidiAgent:
         positive("tool_timeout_s", tool_timeout_s, allow_none=True)
         positive("output_drain_timeout_s", output_drain_timeout_s)
         positive("audio_grace_s", audio_grace_s)
+        positive("tool_start_timeout_s", tool_start_timeout_s)
         if system_prompt is not None and not isinstance(system_prompt, str):
             raise ConfigurationError(
                 f"system_prompt: expected text, got {type(system_prompt).__name__}"
@@ -143,7 +153,11 @@ class BidiAgent:
 
         self.model: BidiModel = model
         self.system_prompt = system_prompt
-        self.tools: list[AgentTool] = as_tools(tools)
+        local_tools, providers = split_tools(tools)
+        #: the tools the model has now: the local ones, plus the providers' while they run
+        self.tools: list[AgentTool] = local_tools
+        self._providers = ProviderTools(local_tools, providers, self._tools_replaced)
+        self.tool_start_timeout_s = float(tool_start_timeout_s)
         self.messages: Messages = validate_messages(list(messages)) if messages else []
         self.playback: PlaybackLedger = MeteredLedger()
         #: live per-turn and total figures (:mod:`fullduplex.metrics`)
@@ -156,6 +170,9 @@ class BidiAgent:
         self.audio_grace_s = float(audio_grace_s)
         self._tools_by_name = {t.name: t for t in self.tools}
         self._specs = tuple(t.spec for t in self.tools)
+        #: a connection is being opened (start() or a reconnect): a tool change
+        #: now is sent by the opener once it is up, not through update_tools
+        self._connecting = False
         # the metrics hear of interruptions and reconnects as a hook object, last
         self._hooks = LifecycleHooks([*(plugins or ()), self.metrics])
         self._fanout: OutputFanout | None = None
@@ -235,16 +252,18 @@ class BidiAgent:
         if self._started or self._opening is not None:
             return
         self._reset()
-        opening = self._opening = asyncio.create_task(
-            self.model.start(self.system_prompt, self._specs, messages=list(self.messages)),
-            name="fullduplex-agent-start",
-        )
+        opening = self._opening = asyncio.create_task(self._open(), name="fullduplex-agent-start")
         try:
             await opening
         except asyncio.CancelledError:
             current = asyncio.current_task()
             if self._stop_task is not None and current is not None and not current.cancelling():
                 return  # stop() cancelled the opening; it does the cleaning up
+            await self._providers.stop(self.output_drain_timeout_s)
+            raise
+        except BaseException:
+            if self._stop_task is None:  # else stop() stops them
+                await self._providers.stop(self.output_drain_timeout_s)
             raise
         finally:
             self._opening = None
@@ -253,6 +272,55 @@ class BidiAgent:
         self._started = True
         self._supervisor = asyncio.create_task(self._supervise(), name="fullduplex-agent")
         await self._hooks.call("on_agent_start", agent=self)
+
+    async def _open(self) -> None:
+        """Start the tool providers, then the model with every tool (stop() cancels it)."""
+        if self._providers:
+            self._use_tools(
+                await self._providers.start(self.tool_start_timeout_s, self.output_drain_timeout_s)
+            )
+        await self._start_model()
+
+    async def _start_model(self) -> None:
+        """``model.start`` with the history and the tools; send tools changed meanwhile."""
+        specs = self._specs
+        self._connecting = True
+        try:
+            await self.model.start(self.system_prompt, specs, messages=list(self.messages))
+        finally:
+            self._connecting = False
+        if self._specs != specs:
+            await self._send_tools()
+
+    def _use_tools(self, tools: list[AgentTool]) -> None:
+        """Make ``tools`` the agent's tool set (calls already running keep their tool)."""
+        self.tools = tools
+        self._tools_by_name = {t.name: t for t in tools}
+        self._specs = tuple(t.spec for t in tools)
+
+    async def _tools_replaced(self, tools: list[AgentTool]) -> None:
+        """A tool provider's list changed: use the new set, and tell the model if it can hear it.
+
+        Without ``capabilities.tool_update`` the new specs reach the model at
+        the next connection (a reconnect sends the agent's current specs).
+        """
+        self._use_tools(tools)
+        if self._connecting or not self._started or self._over():
+            return  # the opener sends the current specs once the connection is up
+        await self._send_tools()
+
+    async def _send_tools(self) -> None:
+        """``model.update_tools`` with the current specs, where the model can take them."""
+        update = getattr(self.model, "update_tools", None)
+        if not self.model.capabilities.tool_update or update is None:
+            logger.info("the tool list changed; the model sees it at the next connection")
+            return
+        try:
+            await update(self._specs)
+        except ModelError as exc:  # a dead connection: the reconnect sends the current specs
+            logger.warning(
+                "could not send the changed tool list now (%s); the next connection takes it", exc
+            )
 
     async def stop(self) -> None:
         """End the conversation: cancel running tools (recorded as cancelled), close
@@ -291,6 +359,7 @@ class BidiAgent:
                 await self.model.stop()
             except Exception:
                 logger.exception("model.stop() failed")
+            await self._providers.stop(self.output_drain_timeout_s)
             self._input.drop("the conversation was stopped before a connection took it")
             self.metrics.finish()
             self._end_receivers()
@@ -551,7 +620,7 @@ class BidiAgent:
 
     async def _reopen(self) -> None:
         """Start the model again with the whole history, then deliver the held input."""
-        await self.model.start(self.system_prompt, self._specs, messages=list(self.messages))
+        await self._start_model()
         await self._input.flush(self.model.send, self._record)
 
     # -------------------------------------------------------------------- run

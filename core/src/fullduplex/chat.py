@@ -60,7 +60,8 @@ MODEL_ENV = "FULLDUPLEX_MODEL"
 #: Exit status after Ctrl-C: 128 + SIGINT.
 EXIT_INTERRUPTED = 130
 
-#: ``ctx.meta`` key: AgentTools that a plugin adding options to ``chat`` gives the agent
+#: ``ctx.meta`` key: tools, or tool providers, that a plugin adding options to ``chat``
+#: gives the agent (``--mcp`` adds MCP servers: the agent starts and stops them)
 EXTRA_TOOLS_META = "fullduplex.chat.extra_tools"
 
 
@@ -396,7 +397,8 @@ def agent_factory(
     )
     kwargs = _option_kwargs(provider, wanted)
     server, why = _choose_local_server(provider, emulator, base_url)
-    # tools a plugin that extends chat (e.g. --mcp) handed over, beside the named ones
+    # tools or tool providers a plugin extending chat (e.g. --mcp) handed over, beside the
+    # named ones; the agent starts providers on the conversation's loop and stops them
     tools = [*_tools(tool_names), *extra_tools]
 
     from .agent import BidiAgent

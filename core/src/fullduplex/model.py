@@ -21,6 +21,14 @@ Contract the agent relies on:
   started). ``BidiAgent.run()`` waits for it to clear before ending after its
   inputs finish, so a burst of typed lines gets every answer. A model that
   never holds input back simply returns ``False``.
+- Tools the model sees can change during a conversation (a tool provider such
+  as an MCP server announced a new list). A model whose ``capabilities.tool_update``
+  is true also implements :class:`ToolUpdatingModel` -- ``update_tools(specs)``,
+  which replaces the live session's tools (the OpenAI provider sends a
+  ``session.update`` carrying them). Without the flag the agent keeps the new
+  list and hands it to the next ``start()`` (a reconnect). ``update_tools`` is
+  a separate protocol, not a member of :class:`BidiModel`, so models written
+  before it still pass ``isinstance(model, BidiModel)``.
 
 Who decides what: the model reports facts (user speech started or stopped,
 audio received for an item, a response started or ended and why, the server
@@ -84,6 +92,10 @@ class ModelCapabilities:
     #: input sample rates accepted at the SDK boundary; empty means
     #: ``input_sample_rate`` only
     input_rates: tuple[int, ...] = ()
+    #: the live session's tools can be replaced (``update_tools``, see
+    #: :class:`ToolUpdatingModel`); when false a changed tool list reaches the
+    #: model at the next ``start()`` (a reconnect) only
+    tool_update: bool = False
 
     def accepts_input_rate(self, rate: int) -> bool:
         """Whether input audio at ``rate`` Hz is taken as it is."""
@@ -128,4 +140,22 @@ class BidiModel(Protocol):
     @property
     def answer_pending(self) -> bool:
         """An answer is owed and not yet begun (requested, or queued behind another)."""
+        ...
+
+
+@runtime_checkable
+class ToolUpdatingModel(BidiModel, Protocol):
+    """A :class:`BidiModel` whose live session's tools can be replaced.
+
+    Implemented by models that set ``capabilities.tool_update``; the agent
+    calls it when a tool provider's list changes mid-conversation.
+    """
+
+    async def update_tools(self, tools: Sequence[ToolSpec]) -> None:
+        """Make ``tools`` the session's whole tool list from now on.
+
+        Called between ``start()`` and ``stop()``; with no live connection it
+        does nothing (the next ``start()`` receives the tools anyway). Raises a
+        :class:`~fullduplex.errors.ModelError` when the connection is dead.
+        """
         ...

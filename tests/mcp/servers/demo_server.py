@@ -5,7 +5,8 @@ streamable HTTP on loopback (``python demo_server.py --http PORT``).
 Its tools cover what a voice agent meets: text, JSON (structured output),
 images, errors, a call that waits for another (concurrency), a call that
 waits until cancelled, a crash mid-call, and a tool list that changes.
-``--start-delay S`` makes the server slow to start.
+``--start-delay S`` makes the server slow to start; ``--pid-file PATH`` says
+which process it is (written first, before any delay).
 """
 
 from __future__ import annotations
@@ -98,6 +99,12 @@ def pid() -> int:
     return os.getpid()
 
 
+@server.tool()
+def header(name: str, ctx: Context) -> str:
+    """The value of an HTTP request header (empty over stdio or when absent)."""
+    return (ctx.headers or {}).get(name.lower(), "")
+
+
 def bonus(x: int) -> int:
     """Double x (appears once unlock is called)."""
     return 2 * x
@@ -116,7 +123,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--http", type=int, default=None, help="serve streamable HTTP on this port")
     parser.add_argument("--start-delay", type=float, default=0.0)
+    parser.add_argument("--pid-file", default=None, help="write the process id here first")
     options = parser.parse_args()
+    if options.pid_file:
+        Path(options.pid_file).write_text(str(os.getpid()))
     if options.start_delay:
         time.sleep(options.start_delay)
     if options.http is None:

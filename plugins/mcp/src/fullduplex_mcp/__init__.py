@@ -1,11 +1,15 @@
 """Tools from Model Context Protocol servers for fullduplex agents.
 
 ``MCPTools.stdio(command, args)`` or ``MCPTools.http(url)`` reaches one
-server; its tools are ordinary :class:`~fullduplex.tools.AgentTool` objects
-the agent runs like local ones::
+server. It is a tool provider (:class:`~fullduplex.tool_providers.ToolProvider`,
+re-exported here): give it to the agent, which starts the server before it
+connects, stops it with itself, and passes tool-list changes on to the model::
 
-    async with MCPTools.stdio("python", ["server.py"]) as mcp:
-        agent = BidiAgent(model, tools=[*mcp.tools, calculator])
+    agent = BidiAgent(model, tools=[MCPTools.stdio("python", ["server.py"]), calculator])
+
+Its tools are ordinary :class:`~fullduplex.tools.AgentTool` objects the agent
+runs like local ones; ``async with MCPTools...(...) as mcp`` and ``mcp.tools``
+give them outside an agent.
 """
 
 from __future__ import annotations

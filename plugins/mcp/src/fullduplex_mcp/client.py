@@ -2,10 +2,11 @@
 
 Made with :meth:`MCPTools.stdio` (the server is a subprocess speaking over its
 stdin/stdout) or :meth:`MCPTools.http` (a streamable-HTTP endpoint). It is a
-:class:`~fullduplex_mcp.provider.ToolProvider`: ``start()`` reaches the server
+:class:`~fullduplex.tool_providers.ToolProvider`: ``start()`` reaches the server
 and returns its tools as :class:`~fullduplex_mcp.tool.MCPTool` objects,
-``stop()`` ends it. Until the agent starts providers itself, use it as an
-async context manager and give ``mcp.tools`` to the agent.
+``stop()`` ends it. Give it to ``BidiAgent(tools=[...])``, which does both
+and passes tool-list changes on to the model; outside an agent, use it as an
+async context manager and read ``mcp.tools``.
 
 Failures stay inside the conversation: a server that crashes mid-call gives
 that call an error result, and the next call starts the server again, at

@@ -86,7 +86,12 @@ class Connection:
         task = self._task
         if task is None or task.done():
             return
-        done, _ = await asyncio.wait({task}, timeout=timeout_s)
+        # Before the session is up, the task is starting the server or waiting
+        # for its answer to initialize, not for _closing: cancel it now (the
+        # transport still ends the subprocess, shielded and bounded).
+        done: set[asyncio.Task[None]] = set()
+        if self.session is not None:
+            done, _ = await asyncio.wait({task}, timeout=timeout_s)
         if not done:
             task.cancel()
             await asyncio.wait({task}, timeout=timeout_s)

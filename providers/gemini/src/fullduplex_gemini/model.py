@@ -76,6 +76,9 @@ CAPABILITY_FLAGS: Final[Mapping[str, Any]] = {
     "response_cancel": False,
     "restartable": True,
     "image_input": True,
+    # the Live API takes tools in the setup message only: a changed list waits
+    # for the next connection
+    "tool_update": False,
 }
 
 

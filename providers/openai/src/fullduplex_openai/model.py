@@ -160,6 +160,7 @@ class BidiOpenAIRealtimeModel:
             resumption=False,
             mid_session_history=True,
             input_rates=(config.input_rate,),
+            tool_update=True,
         )
         self._input = InputAudioConverter(config.format, config.wire_rate)
         self._conn: _Connection | None = None
@@ -463,6 +464,20 @@ class BidiOpenAIRealtimeModel:
                 "BidiTextInputEvent, BidiAudioInputEvent, BidiImageInputEvent, "
                 "ToolResultEvent, BidiAudioTruncateEvent, BidiResponseCancelEvent"
             )
+        await self._flush(conn)
+
+    async def update_tools(self, tools: Sequence[ToolSpec]) -> None:
+        """Replace the live session's tools with a ``session.update`` carrying ``tools``.
+
+        The server applies them from the next response on (a response under
+        way keeps the tools it began with). Without a connection it does
+        nothing: the next :meth:`start` is given the tools. A refusal arrives
+        as a ``BidiErrorEvent`` from :meth:`receive`.
+        """
+        conn = self._conn
+        if conn is None:
+            return
+        self._protocol.tools_update(tools)
         await self._flush(conn)
 
     async def _flush(self, conn: _Connection) -> None:

@@ -13,7 +13,13 @@ from typing import Any, Final
 
 from fullduplex.errors import EventError
 
-from .shapes import CANCEL_EVENT_ID, CREATE_EVENT_ID, SESSION_EVENT_ID, TRUNCATE_EVENT_ID
+from .shapes import (
+    CANCEL_EVENT_ID,
+    CREATE_EVENT_ID,
+    SESSION_EVENT_ID,
+    TOOLS_EVENT_ID,
+    TRUNCATE_EVENT_ID,
+)
 
 _APPEND_HEAD: Final[bytes] = b'{"type":"input_audio_buffer.append","audio":"'
 _APPEND_TAIL: Final[bytes] = b'"}'
@@ -29,6 +35,19 @@ def audio_append(wire_audio: bytes) -> bytes:
     return _APPEND_HEAD + b2a_base64(wire_audio, newline=False) + _APPEND_TAIL
 
 
+def function_tools(tools: Sequence[Any]) -> list[dict[str, Any]]:
+    """Tool specs as the session's ``function`` tools."""
+    return [
+        {
+            "type": "function",
+            "name": spec.name,
+            "description": spec.description,
+            "parameters": spec.parameters,
+        }
+        for spec in tools
+    ]
+
+
 def session_update(
     base_session: Mapping[str, Any], system_prompt: str | None, tools: Sequence[Any] | None
 ) -> dict[str, Any]:
@@ -38,17 +57,22 @@ def session_update(
     if system_prompt is not None:
         session["instructions"] = system_prompt
     if tools:
-        specs = [
-            {
-                "type": "function",
-                "name": spec.name,
-                "description": spec.description,
-                "parameters": spec.parameters,
-            }
-            for spec in tools
-        ]
-        session["tools"] = [*(session.get("tools") or []), *specs]
+        session["tools"] = [*(session.get("tools") or []), *function_tools(tools)]
     return {"type": "session.update", "event_id": SESSION_EVENT_ID, "session": session}
+
+
+def tools_update(base_session: Mapping[str, Any], tools: Sequence[Any]) -> dict[str, Any]:
+    """The mid-session ``session.update`` that replaces the tools (and nothing else).
+
+    The configured tools (``provider_config["inference"]["tools"]``, hosted
+    ones say) stay first, as at the start; an empty ``tools`` leaves only
+    those (the list is always sent: ``[]`` clears it).
+    """
+    session = {
+        "type": "realtime",
+        "tools": [*(base_session.get("tools") or []), *function_tools(tools)],
+    }
+    return {"type": "session.update", "event_id": TOOLS_EVENT_ID, "session": session}
 
 
 def item_create(item: dict[str, Any]) -> dict[str, Any]:

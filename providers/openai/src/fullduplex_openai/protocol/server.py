@@ -67,6 +67,7 @@ from .shapes import (
     HOT_FIELDS,
     IGNORED_EVENTS,
     QUIET_CODES,
+    TOOLS_EVENT_ID,
     TRUNCATE_EVENT_ID,
     Shape,
     create_on_commit,
@@ -220,6 +221,10 @@ class RealtimeProtocol:
     ) -> dict[str, Any]:
         """The ``session.update`` that configures a new connection."""
         return client.session_update(self.base_session, system_prompt, tools)
+
+    def tools_update(self, tools: Sequence[Any]) -> None:
+        """Replace the live session's tools (a ``session.update`` carrying only them)."""
+        self._send(client.tools_update(self.base_session, tools))
 
     def replay(self, messages: Sequence[Message], *, cut_off: bool) -> list[dict[str, Any]]:
         """The items recreating ``messages`` in a new connection; owes an answer if needed.
@@ -571,6 +576,10 @@ class RealtimeProtocol:
         )
         if fatal is not None:
             raise fatal
+        if event_id == TOOLS_EVENT_ID:
+            # the session keeps its previous tools; say so, the conversation goes on
+            message = f"the server refused the changed tool list: {message}"
+            return [BidiErrorEvent(message, code, param, None)]
         if event_id == TRUNCATE_EVENT_ID:
             # e.g. the audio is already shorter than asked: the server keeps what it has
             logger.debug("the server refused our truncate: %s", message)

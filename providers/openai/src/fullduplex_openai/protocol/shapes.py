@@ -17,6 +17,9 @@ from fullduplex.events import StopReason
 
 #: tags our ``session.update``: its refusal is a configuration error
 SESSION_EVENT_ID: Final[str] = "fd_session_update"
+#: tags our mid-session ``session.update`` of the tools: its refusal is reported
+#: (a ``BidiErrorEvent``) and the conversation goes on with the previous tools
+TOOLS_EVENT_ID: Final[str] = "fd_tools_update"
 #: tags our ``response.create``, so a refusal of it can be told from other errors
 CREATE_EVENT_ID: Final[str] = "fd_response_create"
 #: tags our ``conversation.item.truncate``: its refusal (audio already shorter
