@@ -32,12 +32,12 @@ def test_jsonl_puts_one_event_per_line_on_stdout_and_the_talk_on_stderr() -> Non
         for e in events
         if e.type == "bidi_transcript_stream" and e.is_final  # type: ignore[union-attr]
     ]
-    assert finals == ["The answer is 84."]
+    assert finals == ["The answer is eighty four."]
     metrics = next(e for e in events if isinstance(e, BidiTurnMetricsEvent))
     assert metrics.tool_calls == 1
     assert metrics.output_tokens > 0
     # people read the conversation on stderr
-    assert "Assistant: The answer is 84." in result.stderr
+    assert "Assistant: The answer is eighty four." in result.stderr
 
 
 def test_jsonl_takes_input_events_as_json_lines_and_skips_bad_ones() -> None:
@@ -54,7 +54,7 @@ def test_jsonl_takes_input_events_as_json_lines_and_skips_bad_ones() -> None:
         for e in map(json.loads, result.stdout.splitlines())
         if e["type"] == "bidi_transcript_stream" and e["is_final"]
     ]
-    assert finals == ["The answer is 5."]
+    assert finals == ["The answer is five."]
     skipped = [line for line in result.stderr.splitlines() if "input line skipped" in line]
     assert len(skipped) == 3
     assert "txt" in skipped[0]

@@ -92,12 +92,12 @@ async def test_three_sessions_speak_at_once_and_the_loop_stays_free(speech: Spee
     }
     # The floor, measured in the same run on the same (possibly busy) machine: one
     # recognition, done inline, would hold a loop at least this long. The loop that
-    # served three sessions at once was never held that long.
+    # served three sessions at once was never held half that long.
     one_recognition = min(_time_to_hear(speech, audio) for audio in audios.values())
-    assert longest < one_recognition, (longest, one_recognition)
+    assert longest < one_recognition / 2, (longest, one_recognition)
 
 
 def _time_to_hear(speech: SpeechStack, audio: bytes) -> float:
     started = time.perf_counter()
-    speech.hear(audio, RATE)
+    speech.recognizer.recognize(audio, RATE)  # inline, in this process
     return time.perf_counter() - started

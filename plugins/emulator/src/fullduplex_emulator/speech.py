@@ -21,7 +21,10 @@ A front-end (OpenAI's, Gemini's) uses only this module:
 
 Every call but the ``*_async`` ones blocks (tens to hundreds of milliseconds):
 call them from a worker thread, never on an event loop. The kit's server base
-does so for sans-I/O sessions (``EmulatorServer(offload=True)``).
+does so for sans-I/O sessions (``EmulatorServer(offload=True)``). Recognition
+runs in worker *processes*: pocketsphinx holds the GIL while it decodes (about
+0.15 s at a time here), so in a thread it would still stall every event loop
+of the process; a process costs one model load, once, on first use.
 A session hands the responder what it heard through ``Responder.hear``.
 """
 
@@ -30,9 +33,10 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import logging
+import multiprocessing
 import threading
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Final, Literal, TypeAlias
@@ -142,11 +146,28 @@ class SpeechStack:
 
         self.recognizer: Recognizer = Recognizer(grammar)
         self.voice: EspeakVoice = EspeakVoice.shared()
+        self._grammar = grammar
+        self._workers = workers
         self._executor = ThreadPoolExecutor(workers, thread_name_prefix="fullduplex-speech")
+        self._hearing: ProcessPoolExecutor | None = None
+        self._hearing_lock = threading.Lock()
+
+    def _hearing_pool(self) -> ProcessPoolExecutor:
+        """The recognition processes (started on first use, each loading the models once)."""
+        with self._hearing_lock:
+            if self._hearing is None:
+                self._hearing = ProcessPoolExecutor(
+                    self._workers,
+                    # spawn: a fork of a process running event loops and threads is unsafe
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_start_recognizer,
+                    initargs=(self._grammar,),
+                )
+            return self._hearing
 
     def hear(self, pcm16: bytes, rate: int) -> Heard | None:
-        """What mono PCM16 at ``rate`` says (blocking; see the module docstring)."""
-        return self.recognizer.recognize(pcm16, rate)
+        """What mono PCM16 at ``rate`` says (blocking, decoded in a worker process)."""
+        return self._hearing_pool().submit(_recognize, pcm16, rate).result(timeout=60)
 
     def speak_stream(
         self, text: str, rate: int, voice: str | None = None, speed: float = 1.0
@@ -187,3 +208,19 @@ class SpeechStack:
         """``speak`` on the stack's worker threads."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, self.speak, text, rate, voice, speed)
+
+
+#: the recognizer of a recognition worker process (see ``SpeechStack.hear``)
+_worker_recognizer: Recognizer | None = None
+
+
+def _start_recognizer(grammar: str) -> None:
+    global _worker_recognizer
+    from .recognizer import Recognizer
+
+    _worker_recognizer = Recognizer(grammar)
+
+
+def _recognize(pcm16: bytes, rate: int) -> Heard | None:
+    assert _worker_recognizer is not None, "a recognition worker without its recognizer"
+    return _worker_recognizer.recognize(pcm16, rate)
