@@ -123,8 +123,12 @@ class EchoCanceller:
     noise suppression and gain control still run when asked for.
     """
 
-    def __init__(self, settings: EchoSettings) -> None:
+    def __init__(
+        self, settings: EchoSettings, processor_factory: Callable[..., Any] | None = None
+    ) -> None:
         self.settings = settings
+        #: builds the processor (``pywebrtc_audio.AudioProcessor``'s signature); tests swap it
+        self._factory = processor_factory
         self.stats = EchoStats()
         self._queue: queue.Queue[tuple[str, float, bytes, int]] = queue.Queue(_QUEUE_BLOCKS)
         self._thread: threading.Thread | None = None
@@ -146,7 +150,7 @@ class EchoCanceller:
         deliver: Callable[[bytes], None],
     ) -> None:
         """Start the worker: microphone blocks at the device format, output at the model's."""
-        processor_class = load_processor_class()
+        processor_class = self._factory or load_processor_class()
         self.stop_sync()
         self._near_format = _Format(device_rate, device_channels)
         self._out = _Format(out_rate, out_channels)
