@@ -67,6 +67,7 @@ def run_echo_path(
     tell_flush: bool = True,
     settings: EchoSettings | None = None,
     factory: Any = None,
+    speaker_first: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, EchoCanceller]:
     """Play ``far`` through a simulated device and echo path; (mic input, canceller output)."""
     rng = np.random.default_rng(3)
@@ -84,8 +85,12 @@ def run_echo_path(
 
     canceller = EchoCanceller(settings or EchoSettings(), factory)
     out = Collector()
-    canceller.start(RATE, 1, RATE, 1, out)
-    canceller.attach_far(RATE, 1)
+    if speaker_first:  # agent.run starts outputs and inputs in no promised order
+        canceller.attach_far(RATE, 1)
+        canceller.start(RATE, 1, RATE, 1, out)
+    else:
+        canceller.start(RATE, 1, RATE, 1, out)
+        canceller.attach_far(RATE, 1)
     # the device buffer's depth (how far ahead a block is handed over) wanders 20..200 ms
     leads = 1 + (np.arange(n_blocks) // 50) % 10
     silence = bytes(BLOCK * 2)
@@ -137,11 +142,16 @@ def ramp(seconds: float) -> np.ndarray:
     return (np.arange(int(RATE * seconds)) % 30000 + 1).astype(np.int16)
 
 
-def test_each_microphone_frame_gets_the_far_audio_that_sounded_at_its_adc_time() -> None:
+@pytest.mark.parametrize("speaker_first", [False, True], ids=["mic-first", "speaker-first"])
+def test_each_microphone_frame_gets_the_far_audio_that_sounded_at_its_adc_time(
+    speaker_first: bool,
+) -> None:
     """The device buffer's depth wanders 20..200 ms; arrival order would pair the wrong audio."""
     RecordingProcessor.instances.clear()
     far = ramp(6.0)
-    mic, cleaned, canceller = run_echo_path(far, factory=RecordingProcessor)
+    mic, cleaned, canceller = run_echo_path(
+        far, factory=RecordingProcessor, speaker_first=speaker_first
+    )
     (processor,) = RecordingProcessor.instances
     assert processor.config["sample_rate"] == RATE
     assert processor.config["echo_cancellation"] is True

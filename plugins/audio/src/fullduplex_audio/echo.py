@@ -163,6 +163,8 @@ class EchoCanceller:
             auto_gain_control=self.settings.auto_gain,
         )
         self._queue = queue.Queue(_QUEUE_BLOCKS)
+        if self._far_attached:  # the speaker started first
+            self._queue.put_nowait(("attach", 0.0, b"", 0))
         self._running = True
         self._thread = threading.Thread(target=self._work, name="fullduplex-echo", daemon=True)
         self._thread.start()
