@@ -217,6 +217,7 @@ class PulseServer:
             "source=speaker.monitor",
             "sink=mic",
             f"latency_msec={latency_ms}",
+            "adjust_time=0",
             "source_dont_move=true",
             "sink_dont_move=true",
         )

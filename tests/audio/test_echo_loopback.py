@@ -85,7 +85,8 @@ async def test_erle_on_the_microphone_stream_over_a_loopback(pulse_server: Pulse
     # both microphones started together; the converged span, well inside the speech
     first = start_bytes // 2 + int(CONVERGENCE_S * RATE)
     last = start_bytes // 2 + int((speech_s - 0.5) * RATE)
-    assert len(before) > last and len(after) > last
+    assert len(before) > last
+    assert len(after) > last
     echo_level = np.sqrt(_energy(before[first:last]) / (last - first))
     assert echo_level > 300, f"the loopback carried no echo (RMS {echo_level:.0f})"
     erle = 10 * np.log10(_energy(before[first:last]) / max(_energy(after[first:last]), 1.0))

@@ -172,7 +172,7 @@ async def test_a_long_answer_plays_to_the_end_with_echo_cancellation(
 async def test_the_user_still_interrupts_during_the_answer(
     pulse_server: PulseServer, espeak_voice: None
 ) -> None:
-    async with conversation(pulse_server, echo_cancellation=True) as (agent, watcher, emu, _):
+    async with conversation(pulse_server, echo_cancellation=True) as (agent, watcher, _emu, _):
         assert watcher.first_audio is not None
         await asyncio.sleep(max(0.0, watcher.first_audio + ANSWER_S / 2 - time.monotonic()))
         assert not watcher.interruptions, "the assistant interrupted itself before the user spoke"

@@ -36,7 +36,7 @@ import numpy as np
 
 from fullduplex.errors import ConfigurationError
 
-from .timeline import FarEndTimeline
+from .timeline import BlockClock, FarEndTimeline
 
 if TYPE_CHECKING:
     from fullduplex.audio import PcmConverter
@@ -102,6 +102,9 @@ class EchoStats:
     cpu_s: float = 0.0
     max_frame_s: float = 0.0
     dropped_blocks: int = 0
+    #: timestamp discontinuities (microphone, speaker) the clocks resynchronised on
+    near_resyncs: int = 0
+    far_resyncs: int = 0
 
     @property
     def cpu_per_frame_us(self) -> float:
@@ -112,6 +115,43 @@ class EchoStats:
 class _Format:
     rate: int
     channels: int
+
+
+class _Lane:
+    """One direction into the canceller: converter to the model's format plus a steady clock.
+
+    A streaming resampler withholds output until its filter has enough input,
+    but its output stays aligned with its input from the stream's first
+    sample. So output sample *j* sounded when input sample *j x in/out rate*
+    did: the lag is the input consumed minus the output produced, in seconds.
+    """
+
+    def __init__(self, src: _Format, out: _Format) -> None:
+        from fullduplex.audio import PcmConverter
+
+        self.src = src
+        self.out = out
+        self.converter: PcmConverter = PcmConverter(src.rate, src.channels, out.rate, out.channels)
+        self.clock = BlockClock(src.rate)
+        self._in = 0
+        self._out = 0
+
+    def reset(self) -> None:
+        self.converter.reset()
+        self.clock.reset()
+        self._in = self._out = 0
+
+    def convert(
+        self, when: float, data: bytes
+    ) -> tuple[float, np.ndarray[Any, np.dtype[np.int16]]]:
+        """The block's audio in the model's format and when its first sample sounded."""
+        n_in = len(data) // (2 * self.src.channels)
+        start = self.clock.place(when, n_in)
+        lag = self._in / self.src.rate - self._out / self.out.rate
+        fresh = _frames(self.converter.process(data), self.out.channels)
+        self._in += n_in
+        self._out += len(fresh)
+        return start - lag, fresh
 
 
 class EchoCanceller:
@@ -218,14 +258,12 @@ class EchoCanceller:
 
     # --- the worker thread -------------------------------------------------------------
     def _work(self) -> None:
-        from fullduplex.audio import PcmConverter
-
         out = self._out
         near_fmt = self._near_format
         assert out is not None
         assert near_fmt is not None
-        near_conv = PcmConverter(near_fmt.rate, near_fmt.channels, out.rate, out.channels)
-        far_conv: PcmConverter | None = None
+        near = _Lane(near_fmt, out)
+        far: _Lane | None = None
         timeline = FarEndTimeline(out.rate, out.channels, _TIMELINE_S)
         frame = out.rate * FRAME_MS // 1000
         pending = np.zeros((0, out.channels), dtype=np.int16)
@@ -237,10 +275,10 @@ class EchoCanceller:
                 return
             try:
                 if kind == "near":
-                    fresh = _frames(near_conv.process(data), out.channels)
+                    start, fresh = near.convert(when, data)
+                    self.stats.near_resyncs = near.clock.resyncs
                     pending = np.concatenate([pending, fresh]) if len(pending) else fresh
-                    n_in = len(data) // (2 * near_fmt.channels)
-                    pending_end = when + n_in / near_fmt.rate
+                    pending_end = start + len(fresh) / out.rate
                     usable = len(pending) - len(pending) % frame
                     if usable == 0:
                         continue
@@ -253,27 +291,22 @@ class EchoCanceller:
                     if deliver is not None:
                         deliver(cleaned)
                 elif kind == "far":
-                    far_fmt = self._far_format
-                    if far_conv is None or far_fmt is None:
-                        continue
-                    fresh = _frames(far_conv.process(data), out.channels)
-                    n_in = len(data) // (2 * far_fmt.channels)
-                    # what the converter gives back ends where this block ends
-                    timeline.write(when + n_in / far_fmt.rate - len(fresh) / out.rate, fresh)
+                    if far is not None:
+                        start, fresh = far.convert(when, data)
+                        self.stats.far_resyncs = far.clock.resyncs
+                        timeline.write(start, fresh)
                 elif kind == "flush":
                     timeline.flush(when)
-                    if far_conv is not None:
-                        far_conv.reset()
+                    if far is not None:
+                        far.reset()  # the stream restarts: no filter tail, a fresh clock
                 elif kind == "attach":
                     far_fmt = self._far_format
                     if far_fmt is not None:
-                        far_conv = PcmConverter(
-                            far_fmt.rate, far_fmt.channels, out.rate, out.channels
-                        )
+                        far = _Lane(far_fmt, out)
                         far_live = self.settings.echo_cancellation
                 elif kind == "detach":
                     far_live = False
-                    far_conv = None
+                    far = None
             except Exception:  # a bad block must not kill the microphone
                 logger.exception("echo canceller: could not process a %s block", kind)
 

@@ -87,3 +87,44 @@ class FarEndTimeline:
             lo = hi - self._size
         idx = np.arange(lo, hi) % self._size
         self._ring[idx] = 0 if frames is None else frames
+
+
+class BlockClock:
+    """Steadies a device's per-block timestamps into one continuous sample clock.
+
+    A device's samples are contiguous, so block *k* starts exactly where block
+    *k-1* ended; but the timestamps PortAudio reports jitter by several
+    milliseconds (the PulseAudio ALSA plugin's ADC times jump by up to 20 ms).
+    Every jump in the pairing looks to AEC3 like the echo path moving, and it
+    re-converges, leaking echo meanwhile. So each block's time is predicted from
+    the previous one and only nudged toward the reported time (``gain`` of the
+    error per block: slow enough to ignore jitter, fast enough for clock drift).
+    A reported time further than ``resync_s`` from the prediction is a real
+    discontinuity (an overrun, a restarted stream) and is taken as is.
+    """
+
+    def __init__(self, rate: int, gain: float = 0.02, resync_s: float = 0.08) -> None:
+        self.rate = rate
+        self.gain = gain
+        self.resync_s = resync_s
+        self._next: float | None = None
+        #: discontinuities taken as is (not counting the first block)
+        self.resyncs = 0
+        #: the largest reported-minus-predicted error absorbed as jitter, in seconds
+        self.max_jitter_s = 0.0
+
+    def reset(self) -> None:
+        self._next = None
+
+    def place(self, reported: float, frames: int) -> float:
+        """The steadied start time of a block of ``frames`` reported to start at ``reported``."""
+        predicted = self._next
+        if predicted is None or abs(reported - predicted) > self.resync_s:
+            if predicted is not None:
+                self.resyncs += 1
+            start = reported
+        else:
+            self.max_jitter_s = max(self.max_jitter_s, abs(reported - predicted))
+            start = predicted + self.gain * (reported - predicted)
+        self._next = start + frames / self.rate
+        return start
