@@ -238,3 +238,34 @@ def test_echo_cancellation_is_on_by_default_and_can_be_turned_off() -> None:
     assert io.echo_canceller.settings == EchoSettings(True, False, False)
     assert BidiAudioIO(echo_cancellation=False).echo_canceller is None
     assert check_echo_settings(False, True, False).any
+
+
+@pytest.mark.parametrize("flag", [False, True])
+def test_chat_audio_has_a_no_echo_cancellation_option(flag: bool) -> None:
+    from click.testing import CliRunner
+
+    from fullduplex.chat import _channels, chat
+    from fullduplex_audio.microphone import MicrophoneInput
+
+    shown = CliRunner().invoke(chat, ["--help"]).output
+    assert "--no-echo-cancellation" in shown
+    inputs, _ = _channels(True, None, None, echo_cancellation=not flag)
+    (mic,) = inputs
+    assert isinstance(mic, MicrophoneInput)
+    assert (mic._echo is None) is flag
+
+
+def test_building_the_io_imports_no_numpy() -> None:
+    """numpy, the timeline and WebRTC load with the canceller's worker, not with the object."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys; from fullduplex_audio import BidiAudioIO; io = BidiAudioIO(); "
+        "io.input(); io.output(); print(sorted(m for m in ('numpy', 'pywebrtc_audio') "
+        "if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "[]"

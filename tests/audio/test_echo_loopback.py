@@ -25,7 +25,7 @@ from .speech import espeak, espeak_available
 pytestmark = pytest.mark.audio
 
 RATE = 24000
-#: measured on this path: 27-33 dB over the converged span (see benchmarks/README.md)
+#: measured on this path: 25.7-31.0 dB over the converged span (see benchmarks/README.md)
 MIN_ERLE_DB = 20.0
 CONVERGENCE_S = 4.0
 

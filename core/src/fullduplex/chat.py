@@ -131,7 +131,7 @@ def _choose_local_server(
 
 
 def _channels(
-    audio: bool, input_wav: Path | None, output_wav: Path | None
+    audio: bool, input_wav: Path | None, output_wav: Path | None, echo_cancellation: bool = True
 ) -> tuple[list[BidiInput], list[BidiOutput]]:
     """The inputs and outputs the options ask for (channels looked up by name)."""
     text_io = get_io("text")
@@ -140,7 +140,7 @@ def _channels(
     wav_io = None
     if input_wav is not None or output_wav is not None:
         wav_io = get_io("wav", input_path=input_wav, output_path=output_wav)
-    sound_io = get_io("audio") if audio else None
+    sound_io = get_io("audio", echo_cancellation=echo_cancellation) if audio else None
     if wav_io is not None and input_wav is not None:
         inputs.append(wav_io.input())
     elif sound_io is not None:
@@ -352,6 +352,12 @@ def agent_factory(
 @model_options
 @click.option("--audio", is_flag=True, help="Talk through the microphone and the speaker.")
 @click.option(
+    "--no-echo-cancellation",
+    "no_echo_cancellation",
+    is_flag=True,
+    help="With --audio: do not cancel the speaker's echo in the microphone (headphones).",
+)
+@click.option(
     "--input-wav",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Stream this WAV file as your voice (in place of typed text or the microphone).",
@@ -370,6 +376,7 @@ def chat(
     system_prompt: str | None,
     tool_names: tuple[str, ...],
     audio: bool,
+    no_echo_cancellation: bool,
     input_wav: Path | None,
     output_wav: Path | None,
     emulator: bool,
@@ -402,7 +409,9 @@ def chat(
             speech=speaks,
             extra_tools=ctx.meta.get(EXTRA_TOOLS_META, ()),
         ) as build:
-            inputs, outputs = _channels(audio, input_wav, output_wav)
+            inputs, outputs = _channels(
+                audio, input_wav, output_wav, echo_cancellation=not no_echo_cancellation
+            )
             agent = build()
             asyncio.run(_converse(agent, inputs, outputs, report_leftovers=debug))
     except KeyboardInterrupt:

@@ -32,14 +32,15 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
-import numpy as np
 
 from fullduplex.errors import ConfigurationError
 
-from .timeline import BlockClock, FarEndTimeline
+if TYPE_CHECKING:  # numpy and the timeline load with the worker: building BidiAudioIO stays light
+    import numpy as np
 
-if TYPE_CHECKING:
     from fullduplex.audio import PcmConverter
+
+    from .timeline import FarEndTimeline
 
 logger = logging.getLogger(__name__)
 
@@ -128,6 +129,8 @@ class _Lane:
 
     def __init__(self, src: _Format, out: _Format) -> None:
         from fullduplex.audio import PcmConverter
+
+        from .timeline import BlockClock
 
         self.src = src
         self.out = out
@@ -258,6 +261,10 @@ class EchoCanceller:
 
     # --- the worker thread -------------------------------------------------------------
     def _work(self) -> None:
+        import numpy as np
+
+        from .timeline import FarEndTimeline
+
         out = self._out
         near_fmt = self._near_format
         assert out is not None
@@ -342,6 +349,8 @@ class EchoCanceller:
 
 
 def _frames(pcm: bytes, channels: int) -> np.ndarray[Any, np.dtype[np.int16]]:
+    import numpy as np
+
     samples = np.frombuffer(pcm[: len(pcm) - len(pcm) % (2 * channels)], dtype="<i2")
     return samples.astype(np.int16).reshape(-1, channels)
 
