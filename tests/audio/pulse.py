@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -161,7 +162,9 @@ class PulseServer:
         recorder.wait_ready()
         return recorder
 
-    def play(self, sink: str, pcm: bytes, rate: int, channels: int = 1) -> subprocess.Popen[bytes]:
+    def play(
+        self, sink: str, pcm: bytes, rate: int, channels: int = 1, latency_ms: int = 100
+    ) -> subprocess.Popen[bytes]:
         """Start playing ``pcm`` into ``sink`` with ``pacat`` (returns the process)."""
         proc = subprocess.Popen(
             [
@@ -171,7 +174,7 @@ class PulseServer:
                 sink,
                 f"--rate={rate}",
                 f"--channels={channels}",
-                "--latency-msec=100",
+                f"--latency-msec={latency_ms}",
                 *PACAT_FORMAT,
             ],
             stdin=subprocess.PIPE,
@@ -182,6 +185,71 @@ class PulseServer:
         proc.stdin.write(pcm)
         proc.stdin.close()
         return proc
+
+    def load_module(self, name: str, *args: str) -> int:
+        """``pactl load-module``; the module's index (for :meth:`unload_module`)."""
+        done = subprocess.run(
+            ["pactl", "load-module", name, *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+        if done.returncode != 0:
+            raise PulseUnavailable(f"pactl load-module {name} failed: {done.stderr.strip()}")
+        return int(done.stdout.strip())
+
+    def unload_module(self, index: int) -> None:
+        subprocess.run(
+            ["pactl", "unload-module", str(index)], env=self.env, capture_output=True, timeout=10
+        )
+
+    @contextlib.contextmanager
+    def echo_path(self, latency_ms: int = 40, volume_percent: int = 70) -> Iterator[None]:
+        """Make the virtual microphone hear the virtual speaker, like a laptop without headphones.
+
+        A ``module-loopback`` plays the ``speaker`` sink's monitor into the ``mic``
+        sink (whose monitor is the default source) ``latency_ms`` later, at
+        ``volume_percent`` (PulseAudio's cubic volume scale) of the original.
+        """
+        index = self.load_module(
+            "module-loopback",
+            "source=speaker.monitor",
+            "sink=mic",
+            f"latency_msec={latency_ms}",
+            "adjust_time=0",
+            "source_dont_move=true",
+            "sink_dont_move=true",
+        )
+        try:
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                listing = subprocess.run(
+                    ["pactl", "list", "sink-inputs"],
+                    env=self.env,
+                    capture_output=True,
+                    text=True,
+                    timeout=10,
+                ).stdout
+                ours = [
+                    block.split()[0]
+                    for block in listing.split("Sink Input #")[1:]
+                    if f"Owner Module: {index}\n" in block
+                ]
+                if ours:
+                    subprocess.run(
+                        ["pactl", "set-sink-input-volume", ours[0], f"{volume_percent}%"],
+                        env=self.env,
+                        capture_output=True,
+                        timeout=10,
+                    )
+                    break
+                time.sleep(0.05)
+            else:
+                raise PulseUnavailable("module-loopback created no sink input")
+            yield
+        finally:
+            self.unload_module(index)
 
     def stop(self) -> None:
         for recorder in self._keepalive:

@@ -167,6 +167,7 @@ def _channels(
     input_wav: Path | None,
     output_wav: Path | None,
     settings: ConsoleSettings | None = None,
+    echo_cancellation: bool = True,
 ) -> tuple[list[BidiInput], list[BidiOutput]]:
     """The inputs and outputs the options ask for (channels looked up by name)."""
     settings = settings or ConsoleSettings()
@@ -182,7 +183,7 @@ def _channels(
     wav_io = None
     if input_wav is not None or output_wav is not None:
         wav_io = get_io("wav", input_path=input_wav, output_path=output_wav)
-    sound_io = get_io("audio", **devices) if audio else None
+    sound_io = get_io("audio", echo_cancellation=echo_cancellation, **devices) if audio else None
     if wav_io is not None and input_wav is not None:
         inputs.append(wav_io.input())
     elif sound_io is not None:
@@ -432,6 +433,12 @@ def agent_factory(
 @model_options
 @click.option("--audio", is_flag=True, help="Talk through the microphone and the speaker.")
 @click.option(
+    "--no-echo-cancellation",
+    "no_echo_cancellation",
+    is_flag=True,
+    help="With --audio: do not cancel the speaker's echo in the microphone (headphones).",
+)
+@click.option(
     "--input-wav",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     callback=lambda _ctx, _param, value: _check_wav(value),
@@ -453,6 +460,7 @@ def chat(
     system_prompt: str | None,
     tool_names: tuple[str, ...],
     audio: bool,
+    no_echo_cancellation: bool,
     input_wav: Path | None,
     output_wav: Path | None,
     emulator: bool,
@@ -492,7 +500,13 @@ def chat(
             transcription_model=settings.transcription_model,
             turn_detection=settings.turn_detection,
         ) as build:
-            inputs, outputs = _channels(audio, input_wav, output_wav, settings)
+            inputs, outputs = _channels(
+                audio,
+                input_wav,
+                output_wav,
+                settings,
+                echo_cancellation=not no_echo_cancellation,
+            )
             try:
                 agent = build()
             except ConfigurationError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .devices import DeviceSpec
+from .echo import EchoCanceller, check_echo_settings
 from .microphone import MicrophoneInput
 from .settings import Latency, build_settings
 from .speaker import SpeakerOutput
@@ -19,6 +20,14 @@ class BidiAudioIO:
     bounds how long stale audio can go on after an interruption (plus the
     device's ``output_latency``). The ``*_sample_rate`` / ``*_channels``
     arguments force a device format.
+
+    ``echo_cancellation`` (on by default) removes what this object's speaker
+    plays from what its microphone records, with WebRTC's AEC3, so the model's
+    turn detection does not take the assistant's own voice for the user on a
+    laptop without headphones. It acts only while this object's ``output()``
+    is playing; turn it off with headphones or a device that cancels echo
+    itself. ``noise_suppression`` and ``auto_gain`` add WebRTC's noise
+    suppressor and AGC2 to the microphone (off by default).
     """
 
     def __init__(
@@ -34,6 +43,9 @@ class BidiAudioIO:
         output_channels: int | None = None,
         input_latency: Latency = "low",
         output_latency: Latency = "low",
+        echo_cancellation: bool = True,
+        noise_suppression: bool = False,
+        auto_gain: bool = False,
     ) -> None:
         self._input_settings, self._output_settings = build_settings(
             input_device=input_device,
@@ -47,11 +59,20 @@ class BidiAudioIO:
             input_latency=input_latency,
             output_latency=output_latency,
         )
+        self._echo_settings = check_echo_settings(echo_cancellation, noise_suppression, auto_gain)
+        self._echo: EchoCanceller | None = None
+
+    @property
+    def echo_canceller(self) -> EchoCanceller | None:
+        """The canceller shared by this object's microphone and speaker (None when all off)."""
+        if self._echo is None and self._echo_settings.any:
+            self._echo = EchoCanceller(self._echo_settings)
+        return self._echo
 
     def input(self) -> MicrophoneInput:
         """A new microphone input for ``agent.run(inputs=[...])``."""
-        return MicrophoneInput(self._input_settings)
+        return MicrophoneInput(self._input_settings, self.echo_canceller)
 
     def output(self) -> SpeakerOutput:
         """A new speaker output for ``agent.run(outputs=[...])``."""
-        return SpeakerOutput(self._output_settings)
+        return SpeakerOutput(self._output_settings, self.echo_canceller)

@@ -6,6 +6,11 @@ drains it one block at a time on its own thread. An interruption clears the
 buffer and what the device holds. Late chunks of the interrupted item never
 arrive here: the agent drops them (it decided the interruption), so the
 speaker keeps no list of its own.
+
+With an :class:`~fullduplex_audio.echo.EchoCanceller`, every block handed to
+the device (silence included) goes to the canceller with its DAC time, so the
+far-end reference is what the device really played; a flush tells the
+canceller that what the device held never sounded.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from fullduplex.events import (
 )
 
 from .devices import load_sounddevice
+from .echo import EchoCanceller, stream_time_to_monotonic
 from .playback import PlaybackBuffer
 from .settings import DirectionSettings
 from .streams import StreamFormat, choose_format, close_stream, open_stream
@@ -38,8 +44,9 @@ logger = logging.getLogger(__name__)
 class SpeakerOutput:
     """A :class:`~fullduplex.io.BidiOutput` that plays assistant audio."""
 
-    def __init__(self, settings: DirectionSettings) -> None:
+    def __init__(self, settings: DirectionSettings, echo: EchoCanceller | None = None) -> None:
         self._settings = settings
+        self._echo = echo
         self._stream: Any = None
         self._format: StreamFormat | None = None
         self._buffer: PlaybackBuffer | None = None
@@ -67,6 +74,8 @@ class SpeakerOutput:
         self._buffer = PlaybackBuffer(fmt.sample_rate, fmt.channels, agent.playback)
         self._stream = await asyncio.to_thread(open_stream, self._settings, fmt, self._callback)
         self._latency_s = float(self._stream.latency)
+        if self._echo is not None:
+            self._echo.attach_far(fmt.sample_rate, fmt.channels)
         agent.playback.attach_player()
 
     def _callback(self, outdata: Any, frames: int, timing: Any, status: Any) -> None:
@@ -80,7 +89,11 @@ class SpeakerOutput:
             # the host API gives no timestamps: assume the stream's nominal latency
             now = time.monotonic()
             dac = now + self._latency_s
-        buffer.fill(memoryview(outdata).cast("B"), dac, now)
+        out = memoryview(outdata).cast("B")
+        buffer.fill(out, dac, now)
+        echo = self._echo
+        if echo is not None:
+            echo.submit_far(stream_time_to_monotonic(dac, now, time.monotonic()), bytes(out))
 
     async def __call__(self, event: BidiOutputEvent) -> None:
         buffer = self._buffer
@@ -116,6 +129,8 @@ class SpeakerOutput:
         try:
             now = float(stream.time) if self._timestamps else time.monotonic()
             stream.abort()
+            if self._echo is not None:
+                self._echo.flush_far(time.monotonic())
             buffer.forget_unplayed(now)
             stream.start()
         except sd.PortAudioError:
@@ -143,5 +158,7 @@ class SpeakerOutput:
             self._buffer.clear()
         if stream is not None:
             await asyncio.to_thread(close_stream, stream)
+            if self._echo is not None:
+                self._echo.detach_far()
             if self._ledger is not None:
                 self._ledger.detach_player()
