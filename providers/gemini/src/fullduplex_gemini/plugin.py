@@ -63,7 +63,7 @@ def local_emulator(*, pace: float | None = None) -> Iterator[Mapping[str, Any]]:
     speaking pace, so a user can barge in; default as fast as possible).
     """
     emulator = _import_emulator()
-    with emulator.GeminiEmulator(port=0, pace=pace).start_in_thread() as running:
+    with emulator.GeminiEmulator(port=0, pace=pace, speech="auto").start_in_thread() as running:
         yield {"client_config": {"base_url": running.base_url, "api_key": running.api_key}}
 
 
