@@ -21,13 +21,15 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 API_KEY = "benchmark-key"
+GEMINI_MODEL = "gemini-2.5-flash-native-audio-preview-09-2025"
+GEMINI_PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
 
 
 class ServerProcess:
     """The benchmark server in its own process; ``stats()`` fetches what it recorded."""
 
-    def __init__(self, cpu: int | None = None) -> None:
-        args = [sys.executable, str(HERE / "_bench_server.py")]
+    def __init__(self, cpu: int | None = None, script: str = "_bench_server.py") -> None:
+        args = [sys.executable, str(HERE / script)]
         if cpu is not None:
             args += ["--cpu", str(cpu)]
         self.proc = subprocess.Popen(
@@ -48,6 +50,16 @@ class ServerProcess:
     def raw_url(self) -> str:
         """The full websocket URL, for bare clients."""
         return f"ws://127.0.0.1:{self.port}/v1/realtime?model=gpt-realtime"
+
+    @property
+    def gemini_base_url(self) -> str:
+        """The ``base_url`` to give the Gemini provider (``_bench_gemini_server.py``)."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def gemini_raw_url(self) -> str:
+        """The full Live websocket URL, for bare clients of ``_bench_gemini_server.py``."""
+        return f"ws://127.0.0.1:{self.port}{GEMINI_PATH}"
 
     def stats(self) -> dict[str, Any]:
         assert self.proc.stdin is not None
@@ -91,6 +103,15 @@ def make_model(base_url: str) -> Any:
     return BidiOpenAIRealtimeModel(
         "gpt-realtime",
         client_config={"api_key": API_KEY, "websocket_base_url": base_url},
+    )
+
+
+def make_gemini_model(base_url: str) -> Any:
+    """The Gemini provider pointed at the Gemini benchmark server (24 kHz out, as on the wire)."""
+    from fullduplex_gemini import BidiGeminiLiveModel
+
+    return BidiGeminiLiveModel(
+        GEMINI_MODEL, client_config={"api_key": API_KEY, "base_url": base_url}
     )
 
 

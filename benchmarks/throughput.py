@@ -11,10 +11,22 @@ process CPU time (``time.process_time``) and wall time over the stream:
 - ``model``: ``BidiOpenAIRealtimeModel.receive()`` alone (the provider's share);
 - ``agent``: ``BidiAgent(model).receive()`` (what a user iterates: "ours").
 
+Gemini Live is measured the same way in the same run, against its own raw
+server (``_bench_gemini_server.py``, pinned to CPU 1) writing
+``serverContent.modelTurn.parts[].inlineData`` frames (the same 20 ms of 24 kHz
+PCM16, base64, binary frames as the service sends them):
+
+- ``gemini_floor``: a bare ``websockets`` client that receives each frame,
+  parses it with orjson, walks to ``parts[].inlineData`` and decodes the base64;
+- ``gemini_model``: ``BidiGeminiLiveModel.receive()`` alone;
+- ``gemini_agent``: ``BidiAgent(BidiGeminiLiveModel).receive()``.
+
 Variants alternate within each repetition (the order rotates); medians are
-reported, and ``ratio_cpu`` = agent / floor. Prints JSON; asserts nothing.
+reported, and ``ratio_cpu`` = agent / floor (``gemini.ratio_cpu`` likewise for
+Gemini, against its own floor). Prints JSON; asserts nothing.
 
     .venv/bin/python benchmarks/throughput.py [--quick] [--frames 20000] [--reps 5]
+        [--provider openai|gemini|all]
 """
 
 from __future__ import annotations
@@ -27,10 +39,12 @@ from binascii import a2b_base64
 from typing import Any
 
 from _common import (
+    GEMINI_PATH,
     ServerProcess,
     bare_session,
     command,
     emit,
+    make_gemini_model,
     make_model,
     median,
     pin,
@@ -40,6 +54,7 @@ from _common import (
 )
 
 VARIANTS = ("floor", "agent", "model", "floor_stdlib_json")
+GEMINI_VARIANTS = ("gemini_floor", "gemini_agent", "gemini_model")
 
 
 async def _bare_client(url: str, frames: int, use_orjson: bool) -> tuple[int, float, float]:
@@ -63,11 +78,44 @@ async def _bare_client(url: str, frames: int, use_orjson: bool) -> tuple[int, fl
         return count, time.process_time() - cpu0, time.perf_counter() - wall0
 
 
-async def _model_client(base_url: str, frames: int) -> tuple[int, float, float]:
+async def _gemini_bare_client(url: str, frames: int) -> tuple[int, float, float]:
+    import orjson
+    import websockets
+
+    from _common import API_KEY, GEMINI_MODEL
+
+    loads = orjson.loads
+    async with websockets.connect(
+        url, additional_headers={"x-goog-api-key": API_KEY}, compression=None, max_size=None
+    ) as ws:
+        await ws.send(json.dumps({"setup": {"model": f"models/{GEMINI_MODEL}"}}))
+        await ws.recv()  # setupComplete
+        turn = {"role": "user", "parts": [{"text": command("burst", frames=frames)}]}
+        count = 0
+        cpu0 = time.process_time()
+        wall0 = time.perf_counter()
+        await ws.send(json.dumps({"clientContent": {"turns": [turn], "turnComplete": True}}))
+        while True:
+            content = loads(await ws.recv(decode=False)).get("serverContent")
+            if content is None:
+                continue
+            model_turn = content.get("modelTurn")
+            if model_turn is not None:
+                for part in model_turn["parts"]:
+                    a2b_base64(part["inlineData"]["data"])
+                    count += 1
+            elif content.get("turnComplete"):
+                break
+        return count, time.process_time() - cpu0, time.perf_counter() - wall0
+
+
+async def _model_client(
+    base_url: str, frames: int, make: Any = make_model
+) -> tuple[int, float, float]:
     from fullduplex import BidiTextInputEvent
     from fullduplex.events import BidiAudioStreamEvent, BidiResponseCompleteEvent
 
-    model = make_model(base_url)
+    model = make(base_url)
     await model.start()
     try:
         count = 0
@@ -84,11 +132,13 @@ async def _model_client(base_url: str, frames: int) -> tuple[int, float, float]:
         await model.stop()
 
 
-async def _agent_client(base_url: str, frames: int) -> tuple[int, float, float]:
+async def _agent_client(
+    base_url: str, frames: int, make: Any = make_model
+) -> tuple[int, float, float]:
     from fullduplex import BidiAgent
     from fullduplex.events import BidiAudioStreamEvent, BidiResponseCompleteEvent
 
-    async with BidiAgent(make_model(base_url)) as agent:
+    async with BidiAgent(make(base_url)) as agent:
         count = 0
         cpu0 = time.process_time()
         wall0 = time.perf_counter()
@@ -109,19 +159,28 @@ def client_main(variant: str, server: ServerProcess | None, url: str, frames: in
         result = asyncio.run(_bare_client(url, frames, use_orjson=False))
     elif variant == "model":
         result = asyncio.run(_model_client(url, frames))
+    elif variant == "gemini_floor":
+        result = asyncio.run(_gemini_bare_client(url, frames))
+    elif variant == "gemini_model":
+        result = asyncio.run(_model_client(url, frames, make_gemini_model))
+    elif variant == "gemini_agent":
+        result = asyncio.run(_agent_client(url, frames, make_gemini_model))
     else:
         result = asyncio.run(_agent_client(url, frames))
     count, cpu, wall = result
     print(json.dumps({"events": count, "cpu_s": cpu, "wall_s": wall}))
 
 
-def main(frames: int, reps: int, quick: bool) -> None:
-    runs: dict[str, list[dict[str, Any]]] = {v: [] for v in VARIANTS}
-    with ServerProcess(cpu=1) as server:
+def _measure(
+    variants: tuple[str, ...], script: str, urls: dict[str, str], frames: int, reps: int
+) -> dict[str, Any]:
+    """Run every variant ``reps`` times, alternating, against one server; the medians."""
+    runs: dict[str, list[dict[str, Any]]] = {v: [] for v in variants}
+    with ServerProcess(cpu=1, script=script) as server:
         for rep in range(reps):
-            order = VARIANTS[rep % len(VARIANTS) :] + VARIANTS[: rep % len(VARIANTS)]
+            order = variants[rep % len(variants) :] + variants[: rep % len(variants)]
             for variant in order:
-                url = server.raw_url if variant.startswith("floor") else server.url
+                url = urls[variant].format(port=server.port)
                 runs[variant].append(
                     run_client(
                         [__file__, "--client", variant, "--url", url, "--frames", str(frames)]
@@ -137,23 +196,46 @@ def main(frames: int, reps: int, quick: bool) -> None:
             "cpu_us_per_event_runs": [round(v, 2) for v in cpu_us],
             "events": results[0]["events"],
         }
-    floor = summary["floor"]["cpu_us_per_event"]
-    emit(
-        {
-            "benchmark": "throughput",
-            "quick": quick,
-            "frames_per_run": frames,
-            "repetitions": reps,
-            "chunk": "20 ms PCM16 24 kHz mono (960 bytes, base64)",
+    return summary
+
+
+def _ratios(summary: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    floor = summary[f"{prefix}floor"]
+    agent = summary[f"{prefix}agent"]
+    return {
+        "ratio_cpu": rnd(agent["cpu_us_per_event"] / floor["cpu_us_per_event"], 3),
+        "ratio_cpu_model_only": rnd(
+            summary[f"{prefix}model"]["cpu_us_per_event"] / floor["cpu_us_per_event"], 3
+        ),
+        "ratio_events_per_s": rnd(agent["events_per_s"] / floor["events_per_s"], 3),
+        "target_ratio_cpu": 1.25,
+    }
+
+
+def main(frames: int, reps: int, quick: bool, provider: str) -> None:
+    result: dict[str, Any] = {
+        "benchmark": "throughput",
+        "quick": quick,
+        "frames_per_run": frames,
+        "repetitions": reps,
+        "chunk": "20 ms PCM16 24 kHz mono (960 bytes, base64)",
+    }
+    if provider in ("openai", "all"):
+        raw = "ws://127.0.0.1:{port}/v1/realtime?model=gpt-realtime"
+        urls = {v: raw if v.startswith("floor") else "ws://127.0.0.1:{port}/v1" for v in VARIANTS}
+        summary = _measure(VARIANTS, "_bench_server.py", urls, frames, reps)
+        result.update({"results": summary, **_ratios(summary)})
+    if provider in ("gemini", "all"):
+        base = "http://127.0.0.1:{port}"
+        urls = dict.fromkeys(GEMINI_VARIANTS, base)
+        urls["gemini_floor"] = "ws://127.0.0.1:{port}" + GEMINI_PATH
+        summary = _measure(GEMINI_VARIANTS, "_bench_gemini_server.py", urls, frames, reps)
+        result["gemini"] = {
+            "server": "serverContent.modelTurn.parts[].inlineData, binary frames",
             "results": summary,
-            "ratio_cpu": rnd(summary["agent"]["cpu_us_per_event"] / floor, 3),
-            "ratio_cpu_model_only": rnd(summary["model"]["cpu_us_per_event"] / floor, 3),
-            "ratio_events_per_s": rnd(
-                summary["agent"]["events_per_s"] / summary["floor"]["events_per_s"], 3
-            ),
-            "target_ratio_cpu": 1.25,
+            **_ratios(summary, "gemini_"),
         }
-    )
+    emit(result)
 
 
 if __name__ == "__main__":
@@ -161,7 +243,10 @@ if __name__ == "__main__":
     parser.add_argument("--quick", action="store_true", help="5,000 frames x 3 repetitions")
     parser.add_argument("--frames", type=int, default=None, help="deltas per run (20000)")
     parser.add_argument("--reps", type=int, default=None, help="repetitions (5)")
-    parser.add_argument("--client", choices=VARIANTS, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--provider", choices=("openai", "gemini", "all"), default="all", help="(all)"
+    )
+    parser.add_argument("--client", choices=VARIANTS + GEMINI_VARIANTS, help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.client:
@@ -170,4 +255,4 @@ if __name__ == "__main__":
     else:
         frames = options.frames or (5_000 if options.quick else 20_000)
         reps = options.reps or (3 if options.quick else 5)
-        main(frames, reps, options.quick)
+        main(frames, reps, options.quick, options.provider)

@@ -5,27 +5,31 @@ registers a ``local_server``), and each emulator is started by the kit's
 ``emulator_server`` fixture, so a third provider joins these tests the day its
 plugin registers one. The tests name no provider and read no provider type:
 a text turn, a tool round trip, ``stop_conversation`` ending ``run()``, the
-lifecycle hooks, and a dropped connection the agent restarts with its
-history. (A barge-in needs an emulator that streams at speaking pace, which
-``local_server`` does not offer yet: the provider suites test it, e.g.
-tests/gemini/test_agent_barge_in.py.) A drop is made provider-neutral by a TCP relay between the
-model and its emulator, cut by the test.
+lifecycle hooks, a barge-in while the answer streams (the emulator started
+with ``pace=1.0``, so answers come at speaking pace), and a dropped connection
+the agent restarts with its history. A drop is made provider-neutral by a TCP
+relay between the model and its emulator, cut by the test.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
 from fullduplex import BidiAgent
+from fullduplex._history import heard_share
 from fullduplex.catalog import registry
 from fullduplex.events import (
+    BidiAudioInputEvent,
+    BidiAudioStreamEvent,
+    BidiAudioTruncateEvent,
     BidiConnectionRestartEvent,
+    BidiInputEvent,
+    BidiInterruptionEvent,
     BidiOutputEvent,
     BidiResponseCompleteEvent,
     BidiTranscriptStreamEvent,
@@ -35,11 +39,13 @@ from fullduplex.hookspecs import hookimpl
 from fullduplex.messages import Message, message_text
 from fullduplex.testing import RecordingOutput, ScriptedInput
 from fullduplex.tools import stop_conversation
-from fullduplex_emulator.pytest_plugin import RunningEmulator
+from fullduplex_emulator.pytest_plugin import RunningEmulator, StartEmulator
+from fullduplex_emulator.speech import load_speech
+from fullduplex_emulator.synth import silence_pcm16, tone_pcm16
 from fullduplex_tools import calculator
 
 PROVIDERS = sorted(r.name for r in registry().entries("models") if r.local_server is not None)
-Start = Callable[[str], RunningEmulator]
+Start = StartEmulator
 
 
 def test_every_bundled_provider_is_covered() -> None:
@@ -139,6 +145,128 @@ async def test_lifecycle_hooks(emulator: RunningEmulator) -> None:
     assert [m["role"] for m in added] == ["user", "assistant"]
 
 
+LONG = (
+    "tell me a long story about the sea and the ships that sail on it from one harbour "
+    "to the next while the wind blows and the gulls cry over the waves all day long"
+)
+#: what the speaker reports it played of the cut answer (of about 2 s received)
+PLAYED_MS = 700
+RATE = 16_000
+
+
+def spoken_question() -> bytes:
+    """The user's voice at 16 kHz: real speech with the [speech] extra, else a tone.
+
+    Either way the emulator's VAD hears speech (Silero needs real speech; the
+    energy VAD takes a tone), then a second of silence ends the turn.
+    """
+    stack = load_speech("auto")
+    voice = (
+        stack.speak("what is three plus four", RATE)
+        if stack is not None
+        else tone_pcm16(600, rate=RATE)
+    )
+    return silence_pcm16(200, rate=RATE) + voice + silence_pcm16(1200, rate=RATE)
+
+
+class Speaker(RecordingOutput):
+    """A speaker that reports playing ``PLAYED_MS`` of each answer; opens ``barge`` at 2 s."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.agent: Any = None
+        self.barge = asyncio.Event()
+        self.received_ms: dict[str, float] = {}
+
+    async def start(self, agent: Any) -> None:
+        await super().start(agent)
+        self.agent = agent
+        agent.playback.attach_player()
+
+    async def __call__(self, event: BidiOutputEvent) -> None:
+        await super().__call__(event)
+        if isinstance(event, BidiAudioStreamEvent) and event.item_id:
+            item = event.item_id
+            ms = len(event.audio) * 1000 / (2 * event.sample_rate * event.channels)
+            self.received_ms[item] = self.received_ms.get(item, 0.0) + ms
+            self.agent.playback.report(item, min(PLAYED_MS, self.received_ms[item]))
+            if self.received_ms[item] >= 2000:
+                self.barge.set()
+
+
+class Answers(RecordingOutput):
+    """Counts completed responses; ``done(n)`` is set once ``n`` have completed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.completed: list[asyncio.Event] = [asyncio.Event() for _ in range(4)]
+        self.count = 0
+
+    async def __call__(self, event: BidiOutputEvent) -> None:
+        await super().__call__(event)
+        if isinstance(event, BidiResponseCompleteEvent) and self.count < len(self.completed):
+            self.completed[self.count].set()
+            self.count += 1
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_barge_in_keeps_the_heard_part_and_the_next_turn_works(
+    emulator_server: Start, provider: str
+) -> None:
+    emulator = emulator_server(provider, pace=1.0)
+    model = emulator.model()
+    sent: list[BidiInputEvent] = []
+    send = model.send
+
+    async def recording_send(event: BidiInputEvent) -> None:
+        sent.append(event)
+        await send(event)
+
+    model.send = recording_send  # type: ignore[method-assign]
+    agent = BidiAgent(model)
+    speaker, other = Speaker(), Answers()
+    voice = spoken_question()
+    chunk = RATE * 2 // 10  # 100 ms
+    chunks = [BidiAudioInputEvent(voice[i : i + chunk], RATE) for i in range(0, len(voice), chunk)]
+    # the long answer is cut by the user's voice; its answer, then a typed turn, follow
+    script = ScriptedInput(
+        [LONG, speaker.barge, *chunks, other.completed[1], "next", other.completed[2]]
+    )
+    async with asyncio.timeout(60):
+        await agent.run(inputs=[script], outputs=[speaker, other])
+
+    # every output was told, once
+    [cut] = speaker.of(BidiInterruptionEvent)
+    assert len(other.of(BidiInterruptionEvent)) == 1
+    assert cut.item_id
+    said = next(
+        e.current_transcript
+        for e in speaker.of(BidiTranscriptStreamEvent)
+        if e.is_final and e.role == "assistant" and e.item_id == cut.item_id
+    )
+    assert said
+    assert f"You said: {LONG}".startswith(said)
+    assistants = [m for m in agent.messages if m["role"] == "assistant"]
+    first = assistants[0]
+    assert first.get("interrupted") is True
+    truncates = [e for e in sent if isinstance(e, BidiAudioTruncateEvent)]
+    if model.capabilities.truncation:
+        # the server forgets what was not heard
+        assert [(t.item_id, t.audio_end_ms) for t in truncates] == [(cut.item_id, PLAYED_MS)]
+    else:
+        # no truncation on the wire: the history keeps only the heard share
+        assert truncates == []
+        kept = message_text(first)
+        assert 0 < len(kept) < len(said)
+        assert kept == heard_share(said, PLAYED_MS / cut.audio_received_ms)
+    # the spoken question was answered in full, and so was the typed turn after it
+    assert [m.get("interrupted", False) for m in assistants[1:]] == [False, False]
+    assert message_text(assistants[-1]) == "You said: next"
+    users = [message_text(m) for m in agent.messages if m["role"] == "user"]
+    assert users[0] == LONG
+    assert users[-1] == "next"
+
+
 class Relay:
     """A TCP relay in front of an emulator; ``cut()`` drops every connection through it."""
 
@@ -226,3 +354,8 @@ async def test_a_dropped_connection_is_restarted_with_history(emulator: RunningE
     users = [message_text(m) for m in agent.messages if m["role"] == "user"]
     assert users == ["first", "second"]
     assert output.of(BidiResponseCompleteEvent)
+
+
+def test_a_setting_the_local_server_does_not_take_is_named(emulator_server: Start) -> None:
+    with pytest.raises(LookupError, match="takes no setting 'speed'"):
+        emulator_server(PROVIDERS[0], speed=2.0)

@@ -10,15 +10,21 @@ here the day its plugin registers one, without a change to the kit::
         running = emulator_server("openai")          # or "openai/gpt-realtime"
         model = running.model(provider_config={...})  # a BidiModel pointed at it
 
-Every server started is stopped at teardown. This module imports nothing heavy
+Settings go to the provider's ``local_server`` as keywords; the bundled
+providers take ``pace`` (seconds of wall time per second of answer audio:
+``emulator_server("gemini", pace=1.0)`` streams answers at speaking pace, so a
+test can barge in). A setting the provider's ``local_server`` does not accept
+fails with a ``LookupError`` naming it. Every server started is stopped at
+teardown. This module imports nothing heavy
 (no aiohttp, no numpy) so that loading the plugin costs pytest nothing.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import ExitStack
-from typing import TYPE_CHECKING, Any
+from contextlib import AbstractContextManager, ExitStack
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import pytest
 
@@ -53,8 +59,37 @@ class RunningEmulator:
         return get_model(self.name, **_merged(self.connect_kwargs, kwargs))
 
 
-def start_emulator(name: str, stack: ExitStack) -> RunningEmulator:
-    """Enter ``name``'s registered ``local_server`` on ``stack``; fail clearly without one."""
+#: a ``local_server`` that takes settings (``pace=...``) as keywords
+_ConfiguredServer = Callable[..., AbstractContextManager[Mapping[str, Any]]]
+
+
+class StartEmulator(Protocol):
+    """What the ``emulator_server`` fixture gives a test: ``(name, **settings) -> running``."""
+
+    def __call__(self, name: str, **settings: Any) -> RunningEmulator: ...
+
+
+def _refused(server: _ConfiguredServer, settings: Mapping[str, Any]) -> list[str]:
+    """The settings ``server`` takes no keyword for (none when it takes ``**kwargs``)."""
+    try:
+        parameters = inspect.signature(server).parameters.values()
+    except (TypeError, ValueError):  # no signature to read: let the call decide
+        return []
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return []
+    accepted = {
+        p.name
+        for p in parameters
+        if p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    }
+    return [key for key in settings if key not in accepted]
+
+
+def start_emulator(name: str, stack: ExitStack, **settings: Any) -> RunningEmulator:
+    """Enter ``name``'s registered ``local_server`` on ``stack``; fail clearly without one.
+
+    ``settings`` (``pace=1.0``) are passed to the ``local_server`` as keywords.
+    """
     from fullduplex.registry import model_registration
 
     registration, _ = model_registration(name)
@@ -63,12 +98,27 @@ def start_emulator(name: str, stack: ExitStack) -> RunningEmulator:
             f"provider {registration.name!r} (plugin {registration.plugin!r}) "
             "registers no local_server to start"
         )
-    connect_kwargs = stack.enter_context(registration.local_server())
+    # core's LocalServer type takes no arguments; providers may accept settings
+    server = cast(_ConfiguredServer, registration.local_server)
+    refused = _refused(server, settings)
+    if refused:
+        raise LookupError(
+            f"provider {registration.name!r} (plugin {registration.plugin!r}): its "
+            f"local_server takes no setting {', '.join(map(repr, refused))}"
+        )
+    connect_kwargs = stack.enter_context(server(**settings))
     return RunningEmulator(name, connect_kwargs)
 
 
 @pytest.fixture
-def emulator_server() -> Iterator[Callable[[str], RunningEmulator]]:
-    """Start a registered provider's emulator by model name; stopped after the test."""
+def emulator_server() -> Iterator[StartEmulator]:
+    """Start a registered provider's emulator by model name; stopped after the test.
+
+    ``emulator_server("gemini", pace=1.0)``: keyword settings go to its ``local_server``.
+    """
     with ExitStack() as stack:
-        yield lambda name: start_emulator(name, stack)
+
+        def start(name: str, **settings: Any) -> RunningEmulator:
+            return start_emulator(name, stack, **settings)
+
+        yield start

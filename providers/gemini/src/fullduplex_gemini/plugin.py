@@ -56,10 +56,14 @@ def _import_emulator(module: str = "") -> Any:
 
 
 @contextmanager
-def local_emulator() -> Iterator[Mapping[str, Any]]:
-    """The embedded emulator on a free loopback port, served from its own thread."""
+def local_emulator(*, pace: float | None = None) -> Iterator[Mapping[str, Any]]:
+    """The embedded emulator on a free loopback port, served from its own thread.
+
+    ``pace``: seconds of wall time per second of answer audio (1.0 streams at
+    speaking pace, so a user can barge in; default as fast as possible).
+    """
     emulator = _import_emulator()
-    with emulator.GeminiEmulator(port=0).start_in_thread() as running:
+    with emulator.GeminiEmulator(port=0, pace=pace, speech="auto").start_in_thread() as running:
         yield {"client_config": {"base_url": running.base_url, "api_key": running.api_key}}
 
 

@@ -27,6 +27,7 @@ from fullduplex_emulator.faults import Faults
 from fullduplex_emulator.frames import Frame
 from fullduplex_emulator.responder import Responder
 from fullduplex_emulator.server import EmulatorServer
+from fullduplex_emulator.speech import SpeechWanted, load_speech
 from fullduplex_emulator.thread import EmulatorThread as _KitThread
 
 from .session import LiveSession, Snapshot
@@ -76,7 +77,10 @@ class GeminiEmulator(EmulatorServer):
     connection lifetime (the service's is about 10 minutes) and
     ``go_away_lead_s`` how long before it the ``goAway`` comes;
     ``wait_for_playback`` holds ``turnComplete`` until the answer's audio has
-    had time to play (the service does; default: when pacing in real time).
+    had time to play (the service does; default: when pacing in real time);
+    ``speech`` (``True``, ``False`` or ``"auto"``) gives it the kit's real
+    ears and voice: the transcriptions carry the recognised words and the
+    spoken answer's text.
     """
 
     def __init__(
@@ -95,6 +99,7 @@ class GeminiEmulator(EmulatorServer):
         audio_chunk_ms: int = 40,
         record: bool = True,
         clock: Clock = time.time,
+        speech: SpeechWanted = False,
     ) -> None:
         if not api_key:
             raise ValueError("GeminiEmulator(api_key=...) must be a non-empty string")
@@ -118,6 +123,10 @@ class GeminiEmulator(EmulatorServer):
             record=record,
             clock=clock,
         )
+        #: the real voice and ears (``speech=True`` or ``"auto"`` with the kit's [speech] extra):
+        #: sessions then recognise and synthesize, so they run on worker threads
+        self.speech = load_speech(speech)
+        self.offload = self.speech is not None
         self._api_key = api_key
         self.responder = responder
         self.connection_cap_s = connection_cap_s
@@ -187,6 +196,7 @@ class GeminiEmulator(EmulatorServer):
             clock=self.clock,
             handles=self.handles,
             wait_for_playback=wait,
+            speech=self.speech,
         )
         conn = _LiveConnection(
             len(self.connections),
@@ -208,7 +218,7 @@ class GeminiEmulator(EmulatorServer):
         """Clients may send binary frames of UTF-8 JSON too."""
         if self.record:
             self.received.append({"<binary>": len(data)})
-        conn.enqueue(conn.session.handle(data))
+        await self.call(conn, conn.session.handle, data)
 
     async def _lifetime(self, conn: Connection, session: LiveSession) -> None:
         """``goAway`` ahead of the connection cap, then the 1011 close the service sends."""

@@ -9,7 +9,12 @@ A turn, 2.5 style, one field per frame: input transcription fragments, audio
 chunks (24 kHz) interleaved with output transcription fragments, then
 ``generationComplete``, ``usageMetadata``, ``turnComplete`` (held until the
 client has had time to play the audio when ``wait_for_playback``), and a
-``sessionResumptionUpdate`` with a fresh handle. A reply that calls functions
+``sessionResumptionUpdate`` with a fresh handle. With the kit's speech stack
+(``speech``) the session has real ears and a voice: Silero decides where speech
+starts and ends, the recogniser's words are the ``inputTranscription``, and the
+answer is spoken by eSpeak NG, its ``outputTranscription`` the words the audio
+says. Recognition and synthesis block, so such a session runs off the event
+loop (the server sets ``offload``). A reply that calls functions
 sends a ``toolCall`` and waits for the ``toolResponse`` of every BLOCKING call.
 User speech (server VAD on the input audio), ``activityStart`` or
 ``clientContent`` during a turn cuts it: ``interrupted``, a
@@ -23,7 +28,7 @@ import collections
 import re
 import secrets
 from collections.abc import Callable
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import orjson
@@ -33,16 +38,21 @@ from fullduplex_emulator.clock import Clock
 from fullduplex_emulator.frames import MALFORMED, Frame
 from fullduplex_emulator.responder import Reply, Responder, ToolDeclaration, Turn, TurnContext
 from fullduplex_emulator.scripted import ScriptedResponder
-from fullduplex_emulator.synth import speech_chunks
-from fullduplex_emulator.vad import EnergyVad
+from fullduplex_emulator.synth import encoded_chunks, speech_chunks
+from fullduplex_emulator.vad import EnergyVad, VoiceActivityDetector
 from fullduplex_gemini.wire import OUTPUT_MIME, b64decode_any, camel_keys, format_duration
 
 from .setup import INVALID_ARGUMENT, Setup, SetupRefused, check_setup
+
+if TYPE_CHECKING:
+    from fullduplex_emulator.speech import SpeechStack
 
 _RATE = re.compile(r"rate=(\d+)")
 _MESSAGE_KINDS: Final = frozenset({"setup", "clientContent", "realtimeInput", "toolResponse"})
 #: audio tokens per second, both ways (the service's published figure)
 _TOKENS_PER_S: Final = 25
+#: the rate of the answer's audio on the wire
+_OUTPUT_RATE: Final = 24000
 #: a frame id for "the turn ends once the client has played the audio"
 _AWAIT_PLAYBACK: Final = "<await playback>"
 
@@ -77,10 +87,13 @@ class LiveSession:
         clock: Clock,
         handles: dict[str, Snapshot],
         wait_for_playback: bool = False,
+        speech: SpeechStack | None = None,
     ) -> None:
         self.api_version = api_version
         self.vertex = vertex
-        self.responder = responder if responder is not None else ScriptedResponder()
+        #: the real voice and ears (the kit's ``[speech]`` extra), if on
+        self.speech = speech
+        self.responder = responder if responder is not None else ScriptedResponder(speech=speech)
         self.audio_chunk_ms = audio_chunk_ms
         self.clock = clock
         self.handles = handles
@@ -103,7 +116,7 @@ class LiveSession:
         self._call_seq = 0
         self._user_seq = 0
         self._prompt_tokens = 0
-        self._vad: EnergyVad | None = None
+        self._vad: VoiceActivityDetector | None = None
         self._vad_rate = 16000
         self._buffer = InputAudioBuffer()
         self._speech_start_ms: int | None = None
@@ -220,7 +233,8 @@ class LiveSession:
             self.resumed_from = setup.handle
         self.setup = setup
         if not setup.vad_disabled:
-            self._vad = EnergyVad(setup.threshold, setup.prefix_ms, setup.silence_ms)
+            make = self.speech.vad if self.speech is not None else EnergyVad
+            self._vad = make(setup.threshold, setup.prefix_ms, setup.silence_ms)
         frames = [_frame("setupComplete", {"setupComplete": {}})]
         if setup.resumption:
             frames.append(self._handle_update())
@@ -296,7 +310,7 @@ class LiveSession:
         duration = len(audio) // bytes_per_ms
         if duration <= 0:
             return []
-        text = self.responder.transcribe(audio, duration)
+        text = self.responder.hear(audio, duration, audio, self._vad_rate)
         self._prompt_tokens += duration * _TOKENS_PER_S // 1000
         self.turns.append(Turn("user", id=self._user_id(), text=text, audio_ms=duration))
         frames: list[Frame] = []
@@ -421,7 +435,7 @@ class LiveSession:
         self._first_audio_at = None
         stream = self._stream
         if reply.text:
-            chunks = speech_chunks(reply.text, "pcm16", 24000, self.audio_chunk_ms)
+            chunks = self._voice(reply.text)
             words = _fragments(reply.text)
             per_chunk = max(1, -(-len(chunks) // max(1, len(words))))
             for index, chunk in enumerate(chunks):
@@ -463,6 +477,14 @@ class LiveSession:
         else:
             stream.append(Frame("turnComplete", b""))  # expanded by _note_sent
         return []
+
+    def _voice(self, text: str) -> tuple[bytes, ...]:
+        """``text`` spoken at 24 kHz, in base64 chunks: the real voice when there is one."""
+        if self.speech is None:
+            return speech_chunks(text, "pcm16", _OUTPUT_RATE, self.audio_chunk_ms)
+        voice = self.setup.voice if self.setup is not None else None
+        pcm = self.speech.speak(text, _OUTPUT_RATE, voice)
+        return encoded_chunks(pcm, "pcm16", _OUTPUT_RATE, self.audio_chunk_ms)[1]
 
     def _transcribes_output(self) -> bool:
         return self.setup is not None and self.setup.output_transcription
