@@ -58,7 +58,10 @@ def test_a_typed_conversation_reads_as_one_in_the_terminal(terminal: Terminal) -
     assert " in / " in metrics
     # after the answer, the bottom line is the status line again
     assert terminal.lines()[-1] == hint.strip()
-    order = [lines.index(x) for x in ("You: what is 12 times 7?", "Assistant: The answer is eighty four.")]
+    order = [
+        lines.index(x)
+        for x in ("You: what is 12 times 7?", "Assistant: The answer is eighty four.")
+    ]
     assert order == sorted(order)
 
     terminal.keys("C-d")
