@@ -159,3 +159,16 @@ async def test_memory_store_tells_the_losing_owner_and_keeps_marks() -> None:
     assert [m["content"][0]["text"] for m in again.messages()] == ["Q", "Q2"]
     with pytest.raises(ValueError, match="op"):
         HistoryEntry.from_dict({"at": 0, "message": {}, "op": "rewrite"})
+
+
+async def test_many_calls_writing_at_once_wait_for_a_connection(redis_server: Redis) -> None:
+    # more writes in flight than redis-py's default pool has connections (100)
+    store = RedisSessionStore(redis_server.url)
+    try:
+        tokens = [f"t{i}" for i in range(150)]
+        await asyncio.gather(*(store.create(t, "a") for t in tokens))
+        entry = HistoryEntry({"role": "user", "content": [{"text": "hi"}]}, 0)
+        done = await asyncio.gather(*(store.append(t, "a", [entry]) for t in tokens))
+        assert all(done)
+    finally:
+        await store.close()

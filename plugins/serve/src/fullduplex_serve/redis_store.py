@@ -66,6 +66,10 @@ return {redis.call('HGET', KEYS[1], 'handle') or '', redis.call('LRANGE', KEYS[2
 """
 
 
+#: Redis connections one process opens at most (the pub/sub one of the owner watch aside)
+MAX_CONNECTIONS = 32
+
+
 def _keys(token: str) -> list[str]:
     return [f"fullduplex:{{{token}}}:{part}" for part in ("meta", "history", "held", "seen")]
 
@@ -80,7 +84,7 @@ class RedisSessionStore:
                 "rediss:// (TLS) or unix:///path/to/redis.sock"
             )
         try:
-            from redis.asyncio import Redis
+            from redis.asyncio import BlockingConnectionPool, Redis
         except ImportError as exc:
             raise ConfigurationError(
                 "session store redis://: the 'redis' package is missing; install "
@@ -88,9 +92,18 @@ class RedisSessionStore:
             ) from exc
         self.idle_ttl_s = check_ttl(idle_ttl_s)
         self._ttl_ms = str(int(self.idle_ttl_s * 1000))
-        self._redis: Redis = Redis.from_url(
-            url, decode_responses=True, socket_connect_timeout=2.0, socket_timeout=2.0
+        # A blocking pool: with hundreds of calls writing at once, a write waits (bounded)
+        # for a free connection instead of failing with "Too many connections" (the
+        # default pool's behaviour past its 100 connections).
+        pool = BlockingConnectionPool.from_url(
+            url,
+            max_connections=MAX_CONNECTIONS,
+            timeout=2.0,
+            decode_responses=True,
+            socket_connect_timeout=2.0,
+            socket_timeout=2.0,
         )
+        self._redis: Redis = Redis(connection_pool=pool)
         self._write = self._redis.register_script(_WRITE)
         self._claim = self._redis.register_script(_CLAIM)
         self._watcher = OwnerWatcher(self._redis)
@@ -168,7 +181,7 @@ class RedisSessionStore:
 
     async def close(self) -> None:
         await self._watcher.close()
-        await self._redis.aclose()
+        await self._redis.aclose(close_connection_pool=True)
 
 
 __all__ = ["RedisSessionStore"]
