@@ -202,12 +202,18 @@ async def measure(server: ServerProcess, store: str, calls: int, talk_s: float) 
     wall = time.monotonic() - wall0
     ops = getattr(state.store, "operations", 0) - ops0
     uv.should_exit = True
+    stalled = False
     try:
         await asyncio.wait_for(asyncio.shield(serving), 20)
     except TimeoutError:
         print(f"{store} N={calls}: uvicorn slow to stop; forcing", file=sys.stderr)
         uv.force_exit = True
-        await asyncio.wait_for(serving, 20)
+        try:
+            await asyncio.wait_for(asyncio.shield(serving), 20)
+        except TimeoutError:
+            stalled = True
+            serving.cancel()
+            await asyncio.gather(serving, return_exceptions=True)
     sock.close()
     print(f"{store.split(':', 1)[0]} N={calls}: {out.decode().strip()}", file=sys.stderr)
     result = json.loads(out)
@@ -217,6 +223,7 @@ async def measure(server: ServerProcess, store: str, calls: int, talk_s: float) 
         **result,
         "cpu_per_call_pct": rnd(cpu / wall / calls * 100, 2),
         "store_ops_per_call_min": rnd(ops / calls / (talk_s / 60), 1) if ops else None,
+        "shutdown_stalled": stalled,
     }
 
 
