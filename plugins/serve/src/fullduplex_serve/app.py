@@ -271,7 +271,7 @@ class _Server:
                 )
                 return
         recorder = CallRecorder(self.store, session.token, self.owner, session.taken_over)
-        recorder.follow(agent)
+        recorder.follow(agent, restored=not created)
         session.recorder = recorder
 
     async def forget(self, session: BrowserSession) -> None:

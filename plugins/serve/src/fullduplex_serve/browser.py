@@ -43,7 +43,7 @@ from fullduplex.events import (
     ToolUseStreamEvent,
 )
 
-from .calls import FirstAudioClock, logger
+from .calls import FirstAudioClock, close_soon, logger
 from .config import ServeConfig
 from .metrics import ServeMetrics
 
@@ -252,9 +252,16 @@ class BrowserSession:
             await page.close(1012)
 
     def taken_over(self) -> None:
-        """Another process now holds the call (the page resumed there): end it here quietly."""
+        """Another process now holds the call (the page resumed there): end it here quietly.
+
+        A page still connected here is closed with 4000, as when a second page
+        resumes a call in the same process: the call goes on where it resumed.
+        """
         self.handed_over = True
+        page = self._page
         self.hang_up()
+        if page is not None:
+            close_soon(lambda: page.close(4000))(None)
 
     def _heard(self, item: str, ms: float) -> float:
         """The page's report on the model's time line.

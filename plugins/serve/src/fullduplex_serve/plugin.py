@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     import click
 
     from fullduplex.agent import BidiAgent
+    from fullduplex.events import BidiInterruptionEvent
     from fullduplex.hookspecs import RegisterSessionStore
     from fullduplex.messages import Message
 
@@ -47,3 +48,11 @@ def on_message_added(agent: BidiAgent, message: Message) -> None:
     recording = sys.modules.get(f"{__package__}.recording")
     if recording is not None:
         recording.message_added(agent, message)
+
+
+@hookimpl
+def on_interruption(agent: BidiAgent, event: BidiInterruptionEvent) -> None:
+    """The cut marked (or shortened) a message already recorded: write the change."""
+    recording = sys.modules.get(f"{__package__}.recording")
+    if recording is not None:
+        recording.interrupted(agent)

@@ -7,13 +7,24 @@ consecutive messages into one append. When the store is unreachable (Redis
 restarting) the writes stay queued and are retried with a growing pause, so
 the call goes on and the store catches up once it is back. A write the store
 refuses because another process now owns the call means the page resumed
-elsewhere: the recorder stops and tells the session.
+elsewhere: the recorder stops and tells the session. A store that can watch
+its calls (:class:`~.store.OwnerWatch`) tells it sooner: as soon as the other
+process claims the call, not at the next write.
+
+A message can change after it was recorded: the user cut the answer short, so
+the agent marks it ``"interrupted"`` (and, for a model that cannot truncate,
+keeps only the heard part, or takes it out). The ``on_interruption`` hook
+makes the recorder compare the recent messages with what it wrote and append
+a ``replace`` or ``remove`` entry for each that changed. To know where each
+message sits in the store, the recorder keeps a mirror of the stored history
+(the same message objects, each with a copy of what was written).
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import copy
 import logging
 import weakref
 from collections.abc import Callable, Mapping
@@ -21,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .store import CallGoneError, HistoryEntry, SessionStore
+from .store import CallGoneError, HistoryEntry, OwnerWatch, SessionStore
 
 if TYPE_CHECKING:
     from fullduplex.agent import BidiAgent
@@ -30,6 +41,9 @@ logger = logging.getLogger("fullduplex.serve")
 
 _RETRY_FIRST_S = 0.05
 _RETRY_MAX_S = 1.0
+#: how many of the latest messages an interruption may have changed (the agent marks
+#: only its recent answers)
+_AMEND_WINDOW = 64
 
 
 @attrs.frozen(slots=True)
@@ -49,6 +63,13 @@ def message_added(agent: object, message: Mapping[str, Any]) -> None:
     recorder = _RECORDERS.get(agent)
     if recorder is not None:
         recorder.message(agent, message)
+
+
+def interrupted(agent: object) -> None:
+    """The ``on_interruption`` hook's body: write the messages the cut changed."""
+    recorder = _RECORDERS.get(agent)
+    if recorder is not None:
+        recorder.amend(agent)
 
 
 class CallRecorder:
@@ -75,14 +96,36 @@ class CallRecorder:
         self._agent: weakref.ref[BidiAgent] | None = None
         #: inputs held and not yet released (to write again if the store lost the call)
         self._held: dict[str, dict[str, Any]] = {}
+        #: the history as the store has it once the queued writes are in: each
+        #: message (the agent's object) and a copy of what was written of it
+        self._mirror: list[tuple[Mapping[str, Any], dict[str, Any]]] = []
         self._task = asyncio.get_running_loop().create_task(
             self._run(), name="fullduplex-store-writer"
         )
+        if isinstance(store, OwnerWatch):
+            store.watch(token, owner, self.taken)
 
-    def follow(self, agent: BidiAgent) -> None:
-        """Record ``agent``'s messages from now on."""
+    def follow(self, agent: BidiAgent, restored: bool = False) -> None:
+        """Record ``agent``'s messages from now on.
+
+        ``restored``: the agent's history came from the store (a call taken
+        over), so it is already stored as it is now.
+        """
         _RECORDERS[agent] = self
         self._agent = weakref.ref(agent)
+        if restored:
+            self._mirror = [(m, copy.deepcopy(dict(m))) for m in agent.messages]
+
+    def taken(self) -> None:
+        """Another process claimed the call: stop writing and tell the session."""
+        if self.lost:
+            return
+        self.lost = True
+        self._ops.clear()
+        self._idle.set()
+        self._task.cancel()
+        logger.info("browser session: another process took the call over; ending it here")
+        self._on_lost()
 
     def message(self, agent: object, message: Mapping[str, Any]) -> None:
         messages: list[Any] = getattr(agent, "messages", [])
@@ -99,8 +142,33 @@ class CallRecorder:
             if taking[1] in texts:
                 release, self.taking = taking[0], None
                 self._held.pop(release, None)
-        self._put(_Op("append", (HistoryEntry(dict(message), at),), release))
+        written = copy.deepcopy(dict(message))
+        # where the store puts it (an index past the end appends)
+        self._mirror.insert(min(at, len(self._mirror)), (message, written))
+        self._put(_Op("append", (HistoryEntry(written, at),), release))
         self._note_handle(agent)
+
+    def amend(self, agent: object) -> None:
+        """Write the recent messages that changed since they were written (or went).
+
+        From the newest back, so that taking one out does not move the places
+        of those still to be written.
+        """
+        current = {id(m) for m in getattr(agent, "messages", [])}
+        changes: list[HistoryEntry] = []
+        for index in range(
+            len(self._mirror) - 1, max(len(self._mirror) - _AMEND_WINDOW, 0) - 1, -1
+        ):
+            message, written = self._mirror[index]
+            if id(message) not in current:
+                del self._mirror[index]
+                changes.append(HistoryEntry({}, index, "remove"))
+            elif message != written:
+                now = copy.deepcopy(dict(message))
+                self._mirror[index] = (message, now)
+                changes.append(HistoryEntry(now, index, "replace"))
+        if changes:
+            self._put(_Op("append", tuple(changes)))
 
     def _note_handle(self, agent: object) -> None:
         model = getattr(agent, "model", None)
@@ -139,6 +207,8 @@ class CallRecorder:
     async def close(self, timeout: float = 1.0) -> None:
         """Write what is queued (bounded), then stop the writer."""
         await self.flush(timeout)
+        if isinstance(self.store, OwnerWatch):
+            self.store.unwatch(self.token, self.owner)
         self._task.cancel()
         await asyncio.gather(self._task, return_exceptions=True)
 
@@ -146,8 +216,9 @@ class CallRecorder:
         """The store lost the call (restarted empty): write all of it again, from the agent."""
         agent = self._agent() if self._agent is not None else None
         messages: list[Any] = list(getattr(agent, "messages", []))
+        self._mirror = [(m, copy.deepcopy(dict(m))) for m in messages]
         await self.store.create(self.token, self.owner)
-        entries = tuple(HistoryEntry(dict(m), i) for i, m in enumerate(messages))
+        entries = tuple(HistoryEntry(w, i) for i, (_m, w) in enumerate(self._mirror))
         if entries:
             await self.store.append(self.token, self.owner, entries)
         for entry in list(self._held.values()):
@@ -229,4 +300,4 @@ class CallRecorder:
         return len(self._ops)
 
 
-__all__ = ["CallRecorder", "message_added"]
+__all__ = ["CallRecorder", "interrupted", "message_added"]

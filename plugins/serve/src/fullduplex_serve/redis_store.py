@@ -9,19 +9,22 @@ Four keys per call, sharing a hash tag so a Redis Cluster keeps them on one node
 
 Each write is one Lua script that checks the owner first and refreshes the
 idle expiry of all four keys, so a process that lost the call cannot write
-into it, and a call nobody touches disappears on its own. Installed with the
+into it, and a call nobody touches disappears on its own. A claim also
+announces the new owner on the call's channel, so the process that lost the
+call ends it at once (:mod:`.redis_watch`). Installed with the
 ``redis`` extra: ``pip install 'fullduplex-serve[redis]'``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from fullduplex.errors import ConfigurationError
 
+from .redis_watch import OwnerWatcher, owner_channel
 from .store import DEFAULT_IDLE_TTL_S, CallGoneError, HistoryEntry, StoredCall, check_ttl
 
 if TYPE_CHECKING:
@@ -56,10 +59,15 @@ return 1
 _CLAIM = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 redis.call('HSET', KEYS[1], 'owner', ARGV[1])
+redis.call('PUBLISH', ARGV[3], ARGV[1])
 for _, key in ipairs(KEYS) do redis.call('PEXPIRE', key, ARGV[2]) end
 return {redis.call('HGET', KEYS[1], 'handle') or '', redis.call('LRANGE', KEYS[2], 0, -1),
         redis.call('HVALS', KEYS[3])}
 """
+
+
+#: Redis connections one process opens at most (the pub/sub one of the owner watch aside)
+MAX_CONNECTIONS = 32
 
 
 def _keys(token: str) -> list[str]:
@@ -76,7 +84,7 @@ class RedisSessionStore:
                 "rediss:// (TLS) or unix:///path/to/redis.sock"
             )
         try:
-            from redis.asyncio import Redis
+            from redis.asyncio import BlockingConnectionPool, Redis
         except ImportError as exc:
             raise ConfigurationError(
                 "session store redis://: the 'redis' package is missing; install "
@@ -84,11 +92,21 @@ class RedisSessionStore:
             ) from exc
         self.idle_ttl_s = check_ttl(idle_ttl_s)
         self._ttl_ms = str(int(self.idle_ttl_s * 1000))
-        self._redis: Redis = Redis.from_url(
-            url, decode_responses=True, socket_connect_timeout=2.0, socket_timeout=2.0
+        # A blocking pool: with hundreds of calls writing at once, a write waits (bounded)
+        # for a free connection instead of failing with "Too many connections" (the
+        # default pool's behaviour past its 100 connections).
+        pool = BlockingConnectionPool.from_url(
+            url,
+            max_connections=MAX_CONNECTIONS,
+            timeout=2.0,
+            decode_responses=True,
+            socket_connect_timeout=2.0,
+            socket_timeout=2.0,
         )
+        self._redis: Redis = Redis(connection_pool=pool)
         self._write = self._redis.register_script(_WRITE)
         self._claim = self._redis.register_script(_CLAIM)
+        self._watcher = OwnerWatcher(self._redis)
         #: Redis commands sent and bytes of payload written (for benchmarks/scale.py)
         self.operations = 0
         self.bytes_written = 0
@@ -111,7 +129,9 @@ class RedisSessionStore:
 
     async def claim(self, token: str, owner: str) -> StoredCall | None:
         self.operations += 1
-        got: Any = await self._claim(keys=_keys(token), args=[owner, self._ttl_ms])
+        got: Any = await self._claim(
+            keys=_keys(token), args=[owner, self._ttl_ms, owner_channel(token)]
+        )
         if not got:
             return None
         handle, history, held = got
@@ -150,11 +170,18 @@ class RedisSessionStore:
     async def delete(self, token: str, owner: str) -> None:
         await self._run(token, owner, "delete")
 
+    def watch(self, token: str, owner: str, lost: Callable[[], None]) -> None:
+        self._watcher.watch(token, owner, lost)
+
+    def unwatch(self, token: str, owner: str) -> None:
+        self._watcher.unwatch(token, owner)
+
     async def ping(self) -> None:
         await self._redis.ping()
 
     async def close(self) -> None:
-        await self._redis.aclose()
+        await self._watcher.close()
+        await self._redis.aclose(close_connection_pool=True)
 
 
 __all__ = ["RedisSessionStore"]

@@ -4,7 +4,10 @@ A store keeps, per call (keyed by the browser's resume token):
 
 - the conversation history as it grows, one entry appended per message (an
   entry says where the message goes, since a spoken turn's transcript may be
-  inserted before an answer that came first), never rewritten;
+  inserted before an answer that came first), never rewritten: a message
+  changed after it was stored (marked ``"interrupted"`` and shortened to what
+  the user heard, or taken out when nothing was heard) is one more entry that
+  replaces or removes the message at its place;
 - the owner (the process holding the call now) and the provider's resumption
   handle, where the provider has one;
 - the held input: text the page sent that the model has not taken yet;
@@ -19,8 +22,9 @@ hook; :class:`MemorySessionStore` (one process) is the default.
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import attrs
@@ -35,19 +39,34 @@ class CallGoneError(LookupError):
     """The store no longer has the call (it expired, or the store restarted empty)."""
 
 
+#: what a history entry does at its index: a new message, a changed one, one taken out
+HISTORY_OPS = ("add", "replace", "remove")
+
+
 @attrs.frozen(slots=True)
 class HistoryEntry:
-    """One message of the history and where it went (``at``: its index then)."""
+    """One change of the history and where it went (``at``: the index then).
+
+    ``op`` is ``"add"`` (a new message, inserted at ``at``), ``"replace"`` (the
+    message at ``at`` changed after it was stored, e.g. marked interrupted) or
+    ``"remove"`` (the message at ``at`` was taken out; ``message`` is empty).
+    """
 
     message: dict[str, Any]
     at: int
+    op: str = "add"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"at": self.at, "message": self.message}
+        if self.op == "add":
+            return {"at": self.at, "message": self.message}
+        return {"at": self.at, "message": self.message, "op": self.op}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> HistoryEntry:
-        return cls(dict(data["message"]), int(data["at"]))
+        op = str(data.get("op", "add"))
+        if op not in HISTORY_OPS:
+            raise ValueError(f"history entry op: got {op!r}; accepted: {', '.join(HISTORY_OPS)}")
+        return cls(dict(data["message"]), int(data["at"]), op)
 
 
 @attrs.frozen(slots=True)
@@ -64,7 +83,13 @@ class StoredCall:
         """The history rebuilt in order (each entry inserted where it went)."""
         rebuilt: list[dict[str, Any]] = []
         for entry in self.history:
-            if entry.at >= len(rebuilt):
+            if entry.op != "add":
+                if 0 <= entry.at < len(rebuilt):
+                    if entry.op == "replace":
+                        rebuilt[entry.at] = entry.message
+                    else:
+                        del rebuilt[entry.at]
+            elif entry.at >= len(rebuilt):
                 rebuilt.append(entry.message)
             else:
                 rebuilt.insert(max(entry.at, 0), entry.message)
@@ -135,6 +160,26 @@ class SessionStore(Protocol):
         ...
 
 
+@runtime_checkable
+class OwnerWatch(Protocol):
+    """What a store offers when it can tell a process at once that it lost a call.
+
+    Without it, a process whose call was taken over by another (the page
+    resumed there while this one was still alive) finds out on its next
+    write, which may be long in coming on a quiet call. A store with it calls
+    ``lost`` soon after another owner claims the call. Optional: a store
+    without these methods still works.
+    """
+
+    def watch(self, token: str, owner: str, lost: Callable[[], None]) -> None:
+        """Call ``lost`` (once, on the event loop) when another owner claims ``token``."""
+        ...
+
+    def unwatch(self, token: str, owner: str) -> None:
+        """Stop watching ``token`` for ``owner`` (the call ended here)."""
+        ...
+
+
 def check_ttl(idle_ttl_s: float) -> float:
     if isinstance(idle_ttl_s, bool) or not isinstance(idle_ttl_s, int | float) or idle_ttl_s <= 0:
         raise ConfigurationError(
@@ -162,6 +207,23 @@ class MemorySessionStore:
             raise ConfigurationError(f"session store: got {url!r}; accepted: 'memory://'")
         self.idle_ttl_s = check_ttl(idle_ttl_s)
         self._calls: dict[str, _Entry] = {}
+        #: token -> owner -> what to call when another owner claims the call
+        self._watchers: dict[str, dict[str, Callable[[], None]]] = {}
+
+    def watch(self, token: str, owner: str, lost: Callable[[], None]) -> None:
+        self._watchers.setdefault(token, {})[owner] = lost
+
+    def unwatch(self, token: str, owner: str) -> None:
+        watchers = self._watchers.get(token)
+        if watchers is not None:
+            watchers.pop(owner, None)
+            if not watchers:
+                del self._watchers[token]
+
+    def _tell_losers(self, token: str, owner: str) -> None:
+        watchers = self._watchers.get(token, {})
+        for loser in [o for o in watchers if o != owner]:
+            asyncio.get_running_loop().call_soon(watchers.pop(loser))
 
     def _get(self, token: str) -> _Entry | None:
         now = time.monotonic()
@@ -187,6 +249,7 @@ class MemorySessionStore:
         if entry is None:
             return None
         entry.owner = owner
+        self._tell_losers(token, owner)
         return StoredCall(
             token, owner, tuple(entry.history), entry.handle, tuple(entry.held.values())
         )
@@ -246,6 +309,7 @@ class MemorySessionStore:
 
     async def close(self) -> None:
         self._calls.clear()
+        self._watchers.clear()
 
 
 def open_store(url: str | None, idle_ttl_s: float = DEFAULT_IDLE_TTL_S) -> SessionStore:
@@ -265,9 +329,11 @@ def open_store(url: str | None, idle_ttl_s: float = DEFAULT_IDLE_TTL_S) -> Sessi
 
 __all__ = [
     "DEFAULT_IDLE_TTL_S",
+    "HISTORY_OPS",
     "CallGoneError",
     "HistoryEntry",
     "MemorySessionStore",
+    "OwnerWatch",
     "SessionStore",
     "StoredCall",
     "check_ttl",
