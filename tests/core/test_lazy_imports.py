@@ -6,6 +6,7 @@ import importlib.metadata
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from plugin_fixtures import PluginSandbox, expected_install_advice, io_plugin, sandbox
@@ -218,3 +219,29 @@ def test_bundled_names_by_reference_are_the_objects_their_packages_export() -> N
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+def test_lazy_exports_import_a_name_on_first_use_and_keep_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = tmp_path / "lazy_pkg_demo"
+    package.mkdir()
+    (package / "__init__.py").write_text(
+        "from fullduplex.lazyref import lazy_exports\n"
+        "__getattr__, __dir__ = lazy_exports(__name__, {'Heavy': '.heavy'}, globals())\n"
+    )
+    (package / "heavy.py").write_text("class Heavy:\n    pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import importlib
+    import sys
+
+    module = importlib.import_module("lazy_pkg_demo")
+    assert "lazy_pkg_demo.heavy" not in sys.modules
+    assert "Heavy" in dir(module)
+    heavy = module.Heavy
+    assert "lazy_pkg_demo.heavy" in sys.modules
+    assert vars(module)["Heavy"] is heavy  # kept: the next access is a plain lookup
+    with pytest.raises(AttributeError, match="'lazy_pkg_demo' has no attribute 'Light'"):
+        _ = module.Light
+    for name in [m for m in sys.modules if m.startswith("lazy_pkg_demo")]:
+        del sys.modules[name]

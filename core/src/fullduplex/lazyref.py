@@ -95,3 +95,30 @@ def resolve(obj: object) -> object:
 
 
 __all__ = ["LazyRef", "resolve"]
+
+
+def lazy_exports(
+    package: str, exports: dict[str, str], namespace: dict[str, object]
+) -> tuple[Callable[[str], object], Callable[[], list[str]]]:
+    """A package's ``__getattr__`` and ``__dir__`` for names imported on first use.
+
+    ``exports`` maps each public name to the module that defines it (relative,
+    ``".model"``). Loading a plugin package (to list what it provides) then
+    imports none of its heavy modules; the first ``from pkg import Name``
+    imports one, and the value is kept in the package's ``namespace``::
+
+        __getattr__, __dir__ = lazy_exports(__name__, {"BidiXModel": ".model"}, globals())
+    """
+
+    def __getattr__(name: str) -> object:
+        module = exports.get(name)
+        if module is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(module, package), name)
+        namespace[name] = value
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted({*namespace, *exports})
+
+    return __getattr__, __dir__

@@ -9,8 +9,9 @@ the ``audio`` plugin (which ``fullduplex plugins`` does) imports no channel.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from fullduplex.lazyref import lazy_exports
 
 if TYPE_CHECKING:
     from .audio_io import BidiAudioIO
@@ -18,24 +19,12 @@ if TYPE_CHECKING:
     from .wav import BidiWavIO
 
 _LAZY: dict[str, str] = {
-    "BidiAudioIO": "audio_io",
-    "BidiWavIO": "wav",
-    "DeviceInfo": "devices",
-    "list_devices": "devices",
+    "BidiAudioIO": ".audio_io",
+    "BidiWavIO": ".wav",
+    "DeviceInfo": ".devices",
+    "list_devices": ".devices",
 }
 
 __all__ = ["BidiAudioIO", "BidiWavIO", "DeviceInfo", "list_devices"]
 
-
-def __getattr__(name: str) -> object:
-    """Import a public name from its module on first use, then keep it here."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())

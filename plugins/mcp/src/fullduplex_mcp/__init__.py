@@ -14,8 +14,9 @@ give them outside an agent.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from fullduplex.lazyref import lazy_exports
 
 if TYPE_CHECKING:
     from .client import MCPTools
@@ -34,11 +35,4 @@ _LAZY = {
     "MCPTool": ".tool",
 }
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())

@@ -9,8 +9,9 @@ written down in ``docs/browser-protocol.md``.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from fullduplex.lazyref import lazy_exports
 
 if TYPE_CHECKING:
     from .app import create_app
@@ -28,11 +29,4 @@ _LAZY = {
     "valid_twilio_signature": ".security",
 }
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())

@@ -8,7 +8,9 @@ numpy and pydantic work happen on first use.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from fullduplex.lazyref import lazy_exports
 
 if TYPE_CHECKING:
     from .model import BidiGeminiLiveModel
@@ -22,13 +24,4 @@ _LAZY = {
     "GeminiAuthenticationError": ".transport",
 }
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'fullduplex_gemini' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())

@@ -8,7 +8,7 @@ websockets, numpy and pydantic-heavy work happen on first use.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from fullduplex.errors import (
     ConfigurationError,
@@ -18,6 +18,7 @@ from fullduplex.errors import (
     ModelProtocolError,
     ModelTimeoutError,
 )
+from fullduplex.lazyref import lazy_exports
 
 if TYPE_CHECKING:
     from .model import BidiOpenAIRealtimeModel
@@ -41,13 +42,4 @@ _LAZY = {
     "create_client_secret": ".secrets",
 }
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'fullduplex_openai' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
