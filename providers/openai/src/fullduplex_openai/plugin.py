@@ -83,15 +83,26 @@ def local_emulator() -> Iterator[Mapping[str, Any]]:
         yield {"client_config": {"base_url": running.base_url, "api_key": running.api_key}}
 
 
+#: what transcribes the user's spoken turns in a chat (the service's default model)
+CHAT_TRANSCRIPTION: Final = {"model": "whisper-1"}
+
+
 def model_options(options: ModelOptions) -> Mapping[str, Any]:
     """``--voice`` goes to ``provider_config.audio.voice``, ``--base-url`` to
-    ``client_config``; no speech wanted means ``output_modalities: ["text"]``."""
+    ``client_config``; no speech wanted means ``output_modalities: ["text"]``.
+
+    A chat always asks for the user's audio to be transcribed: the service
+    transcribes spoken turns only when the session says so, and a chat shows
+    both sides' words. It costs nothing for a typed chat (no audio in).
+    """
     kwargs: dict[str, Any] = {}
     provider_config: dict[str, Any] = {}
     if options.voice is not None:
         provider_config["audio"] = {"voice": options.voice}
+    inference: dict[str, Any] = {"audio": {"input": {"transcription": dict(CHAT_TRANSCRIPTION)}}}
     if options.speech is False:
-        provider_config["inference"] = {"output_modalities": ["text"]}
+        inference["output_modalities"] = ["text"]
+    provider_config["inference"] = inference
     if provider_config:
         kwargs["provider_config"] = provider_config
     if options.base_url is not None:
