@@ -34,8 +34,11 @@ class PulseUnavailable(Exception):
 class Recorder:
     """Records a PulseAudio source through ``pacat --record`` into memory."""
 
-    def __init__(self, server: PulseServer, source: str, rate: int = 48000) -> None:
+    def __init__(
+        self, server: PulseServer, source: str, rate: int = 48000, channels: int = 1
+    ) -> None:
         self.rate = rate
+        self.channels = channels
         self._data = bytearray()
         self._ready = threading.Event()
         self._proc = subprocess.Popen(
@@ -45,7 +48,7 @@ class Recorder:
                 "-d",
                 source,
                 f"--rate={rate}",
-                "--channels=1",
+                f"--channels={channels}",
                 "--latency-msec=10",
                 *PACAT_FORMAT,
             ],
@@ -71,10 +74,10 @@ class Recorder:
 
     @property
     def recorded_ms(self) -> float:
-        return len(self._data) / 2 * 1000.0 / self.rate
+        return len(self._data) / 2 / self.channels * 1000.0 / self.rate
 
     def stop(self) -> np.ndarray:
-        """End the recording; the samples as int16 (mono, at ``rate``)."""
+        """End the recording; the samples as int16 at ``rate`` (channels interleaved)."""
         self._proc.terminate()
         self._proc.wait(timeout=10)
         self._thread.join(timeout=10)
@@ -157,8 +160,10 @@ class PulseServer:
         for recorder in self._keepalive:
             recorder.wait_ready()
 
-    def record(self, source: str = "speaker.monitor", rate: int = 48000) -> Recorder:
-        recorder = Recorder(self, source, rate)
+    def record(
+        self, source: str = "speaker.monitor", rate: int = 48000, channels: int = 1
+    ) -> Recorder:
+        recorder = Recorder(self, source, rate, channels)
         recorder.wait_ready()
         return recorder
 

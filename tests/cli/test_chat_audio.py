@@ -3,7 +3,8 @@
 A spoken question (eSpeak NG) played into the virtual microphone is the user's
 turn; the embedded emulator (with its [speech] extra) hears it and answers it
 aloud; the answer must come out of the virtual speaker, say the right words
-(recognised independently from the speaker's recording), and show on stdout.
+(recognised independently from the speaker's recording), and show on stdout
+beside the user's own transcript (the emulator's input transcription).
 The microphone never ends, so Ctrl-C ends the chat (exit 130). Skips without a
 sound server, fails then under CI=true.
 """
@@ -94,6 +95,8 @@ def test_audio_chat_hears_the_microphone_and_answers_on_the_speaker(pulse: Any) 
     assert NOTICE in stderr
     assert "Traceback" not in stderr
     assert "task left running" not in stderr
+    # both sides' transcripts: the user's own words, as the emulator's recogniser heard them
+    assert any(line.strip() == "You: what is twenty one times four" for line in seen), seen
     assert any(line.strip() == "Assistant: The answer is eighty four." for line in seen), seen
     assert np.max(np.abs(samples)) > 1000, "the spoken answer never reached the speaker"
     from fullduplex_emulator.grammar import ANSWERS

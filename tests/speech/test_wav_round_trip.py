@@ -16,6 +16,7 @@ import wave
 from pathlib import Path
 
 import pytest
+from wer import word_errors
 
 from fullduplex_emulator.grammar import ANSWERS
 from fullduplex_emulator.recognizer import Recognizer
@@ -94,6 +95,11 @@ def test_the_answer_file_holds_the_spoken_answer(
     heard = Recognizer(ANSWERS, fallback=False).recognize(pcm16, rate)
     assert heard is not None, result.stdout
     assert heard.text == answer, (heard.text, result.stdout)
+    # the terminal shows the user's words as the emulator heard them (input transcription;
+    # "seven" may be heard as "seventy", see tests/speech/test_accuracy.py)
+    said = [line[len("You: ") :] for line in result.stdout.splitlines() if line.startswith("You: ")]
+    assert len(said) == 1, result.stdout
+    assert word_errors(question, said[0]) <= 1, result.stdout
     # the terminal shows the same words the file says
     assert any(answer in line.lower().replace(",", "") for line in result.stdout.splitlines()), (
         result.stdout
