@@ -22,7 +22,7 @@ and owners never imports a plugin's module.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeAlias
 
 import attrs
 
@@ -82,9 +82,8 @@ class Registration:
     plugin: str
     distribution: str | None
 
-    @property
-    def kind(self) -> Kind:  # pragma: no cover - every subclass overrides it
-        raise NotImplementedError
+    #: which registry table the record belongs to (each record type sets its own)
+    kind: ClassVar[Kind]
 
     @property
     def export_name(self) -> str | None:
@@ -125,9 +124,7 @@ class ModelRecord(Registration):
     #: click command), run by ``fullduplex emulator --provider NAME``
     emulator_command: str | None = None
 
-    @property
-    def kind(self) -> Literal["models"]:
-        return "models"
+    kind: ClassVar[Literal["models"]] = "models"
 
     @property
     def factory(self) -> Callable[..., Any]:
@@ -139,9 +136,7 @@ class ModelRecord(Registration):
 class IORecord(Registration):
     """An IO channel: ``get_io("<name>", **kwargs)`` calls ``factory``."""
 
-    @property
-    def kind(self) -> Literal["io"]:
-        return "io"
+    kind: ClassVar[Literal["io"]] = "io"
 
     @property
     def factory(self) -> Callable[..., Any]:
@@ -153,9 +148,7 @@ class IORecord(Registration):
 class ToolRecord(Registration):
     """A ready-made tool; ``obj`` is the ``@tool`` object (an ``AgentTool``)."""
 
-    @property
-    def kind(self) -> Literal["tools"]:
-        return "tools"
+    kind: ClassVar[Literal["tools"]] = "tools"
 
     @property
     def tool(self) -> AgentTool:
@@ -167,9 +160,7 @@ class ToolRecord(Registration):
 class CommandRecord(Registration):
     """A subcommand a plugin added to the ``fullduplex`` command line."""
 
-    @property
-    def kind(self) -> Literal["commands"]:
-        return "commands"
+    kind: ClassVar[Literal["commands"]] = "commands"
 
 
 @attrs.frozen(slots=True)
@@ -180,9 +171,7 @@ class SessionStoreRecord(Registration):
     defined by the package that uses it (``fullduplex_serve.store.SessionStore``).
     """
 
-    @property
-    def kind(self) -> Literal["session_stores"]:
-        return "session_stores"
+    kind: ClassVar[Literal["session_stores"]] = "session_stores"
 
     @property
     def factory(self) -> Callable[..., Any]:
