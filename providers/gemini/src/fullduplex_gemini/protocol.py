@@ -28,6 +28,7 @@ still owed (the agent cancels those tasks and answers none of them).
 
 from __future__ import annotations
 
+from binascii import a2b_base64
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
@@ -59,6 +60,29 @@ if TYPE_CHECKING:
 
 #: bytes of 24 kHz mono PCM16 per millisecond
 _WIRE_BYTES_PER_MS: Final = 48
+
+#: the ``serverContent`` fields read, camelCase (as the service sends them) -> snake_case
+_CONTENT_FIELDS: Final[Mapping[str, str]] = {
+    "inputTranscription": "input_transcription",
+    "modelTurn": "model_turn",
+    "outputTranscription": "output_transcription",
+    "interrupted": "interrupted",
+    "generationComplete": "generation_complete",
+    "turnComplete": "turn_complete",
+}
+
+
+def _camel_fields(value: dict[str, Any], fields: Mapping[str, str]) -> Mapping[str, Any]:
+    """``value`` read with camelCase keys: itself when it has no other key.
+
+    Otherwise (a snake_case or an unknown key is present) a copy in which each
+    field is the camelCase value, or the snake_case one when that is absent or
+    empty; so the common frame costs one lookup per field, not two.
+    """
+    if fields.keys() >= value.keys():
+        return value
+    get = value.get
+    return {name: get(name) or get(snake) for name, snake in fields.items()}
 
 
 class _Batch:
@@ -247,14 +271,56 @@ class LiveProtocol:
         ]
 
     def handle(self, message: Any) -> list[BidiOutputEvent]:
-        """The events for one server frame (every field of it: 3.x frames bundle several)."""
+        """The events for one server frame (every field of it: 3.x frames bundle several).
+
+        The hot path first: a frame that is only ``serverContent`` with one
+        ``modelTurn`` part of audio in canonical base64 (what the service
+        streams) is read by direct subscripts and decoded in one strict
+        ``a2b_base64``; any other shape or spelling (a missing key raises
+        before anything changed) takes the careful walk below, which reads
+        every field in both spellings and gives the same events.
+        """
+        if type(message) is dict and len(message) == 1:
+            try:
+                content = message["serverContent"]
+                parts = content["modelTurn"]["parts"]
+                inline = parts[0]["inlineData"]
+                mime = inline["mimeType"]
+                data = inline["data"]
+            except (KeyError, TypeError, IndexError):
+                pass  # not the audio frame
+            else:
+                if (
+                    len(content) == 1
+                    and len(parts) == 1
+                    and type(data) is str
+                    and type(mime) is str
+                    and mime.startswith("audio/")
+                ):
+                    try:
+                        audio = a2b_base64(data, strict_mode=True)
+                    except ValueError:
+                        pass  # URL-safe, unpadded or not base64: the careful path says which
+                    else:
+                        rid = self.response_id
+                        if rid is not None and audio and self._converter is None:
+                            # mid-stream at the wire rate: ``_audio`` without the call
+                            self._audio_bytes += len(audio)
+                            return [
+                                BidiAudioStreamEvent(
+                                    audio, self.output_rate, self.output_channels, "pcm16", rid, rid
+                                )
+                            ]
+                        events: list[BidiOutputEvent] = []
+                        self._audio(audio, events)
+                        return events
         if not isinstance(message, dict):
             return [
                 BidiErrorEvent(
                     f"the server sent {type(message).__name__}, not a JSON object", code="malformed"
                 )
             ]
-        events: list[BidiOutputEvent] = []
+        events = []
         for key, value in message.items():
             if key in ("serverContent", "server_content"):
                 self._server_content(value, events)
@@ -324,7 +390,8 @@ class LiveProtocol:
     def _server_content(self, content: Any, events: list[BidiOutputEvent]) -> None:
         if not isinstance(content, dict):
             return
-        transcription = content.get("inputTranscription") or content.get("input_transcription")
+        fields = _camel_fields(content, _CONTENT_FIELDS)
+        transcription = fields.get("inputTranscription")
         if isinstance(transcription, dict):
             text = transcription.get("text")
             if isinstance(text, str) and text:
@@ -333,21 +400,21 @@ class LiveProtocol:
                 events.append(
                     BidiTranscriptStreamEvent(text, "user", False, self._user_text, item_id=item)
                 )
-        turn = content.get("modelTurn") or content.get("model_turn")
+        turn = fields.get("modelTurn")
         if isinstance(turn, dict):
             for part in turn.get("parts") or ():
                 if isinstance(part, dict):
                     self._part(part, events)
-        transcription = content.get("outputTranscription") or content.get("output_transcription")
+        transcription = fields.get("outputTranscription")
         if isinstance(transcription, dict):
             text = transcription.get("text")
             if isinstance(text, str) and text:
                 self._out_delta(text, events)
-        if content.get("interrupted"):
+        if fields.get("interrupted"):
             self._interrupted(events)
-        if content.get("generationComplete") or content.get("generation_complete"):
+        if fields.get("generationComplete"):
             self._finish_output(events)
-        if content.get("turnComplete") or content.get("turn_complete"):
+        if fields.get("turnComplete"):
             self._turn_complete(events)
 
     def _part(self, part: dict[str, Any], events: list[BidiOutputEvent]) -> None:
@@ -362,25 +429,26 @@ class LiveProtocol:
             except ValueError as exc:
                 events.append(BidiErrorEvent(f"undecodable audio part: {exc}", code="malformed"))
                 return
-            rid = self._start_response(events)
-            self._audio_bytes += len(audio)
-            if self._converter is not None:
-                audio = self._converter.process(audio)
-            if audio:
-                events.append(
-                    BidiAudioStreamEvent(
-                        audio,
-                        self.output_rate,
-                        self.output_channels,
-                        "pcm16",
-                        response_id=rid,
-                        item_id=rid,
-                    )
-                )
+            self._audio(audio, events)
             return
         text = part.get("text")
         if isinstance(text, str) and text and not part.get("thought"):
             self._out_delta(text, events)
+
+    def _audio(self, audio: bytes, events: list[BidiOutputEvent]) -> None:
+        """Decoded model audio: it starts the response if none is streaming."""
+        rid = self.response_id
+        if rid is None:
+            rid = self._start_response(events)
+        self._audio_bytes += len(audio)
+        if self._converter is not None:
+            audio = self._converter.process(audio)
+        if audio:
+            events.append(
+                BidiAudioStreamEvent(
+                    audio, self.output_rate, self.output_channels, "pcm16", rid, rid
+                )
+            )
 
     def _out_delta(self, text: str, events: list[BidiOutputEvent]) -> None:
         rid = self._start_response(events)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from binascii import a2b_base64
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -120,8 +121,28 @@ def camel_keys(value: Any) -> Any:
 _OPAQUE: Final = frozenset({"args", "response", "properties", "parametersJsonSchema"})
 
 
-def b64decode_any(text: str) -> bytes:
-    """Decode standard or URL-safe base64, padded or not (the client sends URL-safe)."""
+def b64decode_any(text: str | bytes) -> bytes:
+    """Decode standard or URL-safe base64, padded or not (the client sends URL-safe).
+
+    The common case, canonical standard base64 (what the service sends), is
+    decoded in one strict ``a2b_base64`` call straight from the ``str``; strict
+    mode accepts only what the careful path below would accept, with the same
+    bytes, so only the other spellings (URL-safe alphabet, missing padding,
+    surrounding whitespace) pay for the rewriting.
+    """
+    try:
+        return a2b_base64(text, strict_mode=True)
+    except ValueError:  # binascii.Error, or a str that is not ASCII
+        return _b64decode_lenient(text)
+
+
+def _b64decode_lenient(text: str | bytes) -> bytes:
+    """The careful path of :func:`b64decode_any`: normalise, pad, then validate."""
+    if isinstance(text, bytes | bytearray):
+        try:
+            text = bytes(text).decode("ascii")
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"not base64: {exc}") from exc
     text = text.strip()
     if "-" in text or "_" in text:
         text = text.replace("-", "+").replace("_", "/")
