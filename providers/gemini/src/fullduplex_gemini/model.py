@@ -45,6 +45,7 @@ from fullduplex.events import (
     ToolResultEvent,
 )
 from fullduplex.model import ModelCapabilities
+from fullduplex.websocket_client import STOP_CLOSE_TIMEOUT_S
 
 from . import transport
 from .audio_convert import InputAudioConverter, output_converter_factory
@@ -289,7 +290,7 @@ class BidiGeminiLiveModel:
         task = conn.closing_task
         if task is not None and not task.done():
             task.cancel()
-        conn.ws.close_timeout = transport.STOP_CLOSE_TIMEOUT_S
+        conn.ws.close_timeout = STOP_CLOSE_TIMEOUT_S
         try:
             await conn.ws.close()
         except Exception:  # a broken socket is closed all the same

@@ -12,8 +12,8 @@ redacted from anything built from server text, and from websockets' debug log.
 from __future__ import annotations
 
 import logging
-from collections.abc import MutableMapping, Sequence
-from typing import TYPE_CHECKING, Any, Final
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Final
 
 from fullduplex.errors import (
     ModelAuthenticationError,
@@ -22,6 +22,7 @@ from fullduplex.errors import (
     ModelProtocolError,
 )
 from fullduplex.redaction import redact
+from fullduplex.websocket_client import open_websocket
 
 if TYPE_CHECKING:
     from websockets.asyncio.client import ClientConnection
@@ -29,8 +30,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger("fullduplex_gemini.transport")
 
 _SECRET_HEADERS: Final = frozenset({"authorization", "x-goog-api-key"})
-CLOSE_TIMEOUT_S: Final = 2.0
-STOP_CLOSE_TIMEOUT_S: Final = 0.25
 
 
 class GeminiSetupError(ModelProtocolError):
@@ -53,18 +52,6 @@ class GeminiAuthenticationError(ModelAuthenticationError):
         super().__init__(message, code="invalid_api_key")
         self.close_code = close_code
         self.server_reason = server_reason
-
-
-class _RedactingLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
-    """websockets logs handshake headers at DEBUG: never let the key through."""
-
-    def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
-        if len(args) == 2 and isinstance(args[0], str) and args[0].lower() in _SECRET_HEADERS:
-            args = (args[0], "<redacted>")
-        super().log(level, msg, *args, **kwargs)
-
-    def process(self, msg: Any, kwargs: MutableMapping[str, Any]) -> tuple[Any, Any]:
-        return msg, kwargs
 
 
 def close_error(
@@ -154,36 +141,15 @@ async def connect(
     secrets: Sequence[str] = (),
 ) -> ClientConnection:
     """Open the websocket; raise a fullduplex error with the cause chained on failure."""
-    from websockets.asyncio.client import connect as ws_connect
-    from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI
-
-    try:
-        return await ws_connect(
-            url,
-            additional_headers=list(headers),
-            compression=None,
-            max_size=max_size,
-            open_timeout=open_timeout,
-            ping_interval=ping_interval,
-            ping_timeout=ping_timeout,
-            close_timeout=CLOSE_TIMEOUT_S,
-            logger=_RedactingLogger(logging.getLogger("fullduplex_gemini.websockets")),
-        )
-    except InvalidStatus as exc:
-        response = exc.response
-        body = response.body.decode("utf-8", "replace") if response.body else ""
-        raise _status_error(response.status_code, body, secrets) from exc
-    except InvalidURI as exc:
-        raise ModelProtocolError(f"invalid websocket URL {url!r}: {exc}") from exc
-    except InvalidHandshake as exc:
-        raise ModelProtocolError(
-            redact(f"the websocket handshake with {url} failed: {exc}", *secrets)
-        ) from exc
-    except TimeoutError as exc:
-        raise ModelConnectionError(
-            f"could not connect to {url} within {open_timeout:g} s", code="connect_timeout"
-        ) from exc
-    except OSError as exc:
-        raise ModelConnectionError(
-            f"could not connect to {url}: {exc.strerror or exc}", code="connect_failed"
-        ) from exc
+    return await open_websocket(
+        url,
+        headers,
+        open_timeout=open_timeout,
+        ping_interval=ping_interval,
+        ping_timeout=ping_timeout,
+        max_size=max_size,
+        logger_name="fullduplex_gemini.websockets",
+        secret_headers=_SECRET_HEADERS,
+        status_error=_status_error,
+        secrets=secrets,
+    )

@@ -17,7 +17,7 @@ the agent then calls ``stop()`` and ``start(..., messages=history)`` on this
 same object, which works as many times as needed.
 
 How a connection ends: ``stop()`` closes it at once (it waits at most
-:data:`~.transport.STOP_CLOSE_TIMEOUT_S` for the server's close frame, then
+:data:`fullduplex.websocket_client.STOP_CLOSE_TIMEOUT_S` for the server's close frame, then
 drops the socket). Any close the client did not ask for, even a clean 1000,
 raises a restartable :class:`~fullduplex.errors.ModelConnectionError`
 (``code="closed_by_server"``) from ``receive()``: the conversation was not
@@ -60,6 +60,7 @@ from fullduplex.events import (
     ToolResultEvent,
 )
 from fullduplex.model import ModelCapabilities
+from fullduplex.websocket_client import STOP_CLOSE_TIMEOUT_S
 
 from . import transport
 from .audio_convert import InputAudioConverter, output_converter_factory
@@ -282,12 +283,12 @@ class BidiOpenAIRealtimeModel:
             task.cancel()
         # Do not wait the library's 5 s for a close frame a busy or stalled peer
         # may never get to (or that sits behind unread frames): close, then drop.
-        conn.ws.close_timeout = transport.STOP_CLOSE_TIMEOUT_S
+        conn.ws.close_timeout = STOP_CLOSE_TIMEOUT_S
         try:
             # websockets bounds only the wait for the peer's close frame, not the
             # write of ours: behind a full send buffer (a peer that stopped reading)
             # close() would wait for ever, so bound it all and drop the socket.
-            async with asyncio.timeout(transport.STOP_CLOSE_TIMEOUT_S):
+            async with asyncio.timeout(STOP_CLOSE_TIMEOUT_S):
                 await conn.ws.close()
         except TimeoutError:
             conn.ws.transport.abort()

@@ -16,8 +16,8 @@ that echoes the ``Authorization`` header must not put the key in ``str(exc)``.
 from __future__ import annotations
 
 import logging
-from collections.abc import MutableMapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from fullduplex.errors import (
     ModelAuthenticationError,
@@ -26,6 +26,7 @@ from fullduplex.errors import (
     ModelProtocolError,
 )
 from fullduplex.redaction import redact
+from fullduplex.websocket_client import open_websocket
 
 if TYPE_CHECKING:
     from websockets.asyncio.client import ClientConnection
@@ -33,28 +34,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger("fullduplex_openai.transport")
 
 _SECRET_HEADERS = frozenset({"authorization", "api-key", "sec-websocket-protocol"})
-
-
-class _RedactingLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
-    """Hands websockets a logger that never prints credential headers.
-
-    websockets logs every handshake header at DEBUG level; with debug logging
-    on, the ``Authorization`` line would carry the API key into the logs.
-    """
-
-    def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
-        if len(args) == 2 and isinstance(args[0], str) and args[0].lower() in _SECRET_HEADERS:
-            args = (args[0], "<redacted>")
-        super().log(level, msg, *args, **kwargs)
-
-    def process(self, msg: Any, kwargs: MutableMapping[str, Any]) -> tuple[Any, Any]:
-        return msg, kwargs
-
-
-#: how long a closing handshake the server or keepalive started may take
-CLOSE_TIMEOUT_S = 2.0
-#: how long ``stop()`` waits for the server's close frame before dropping the socket
-STOP_CLOSE_TIMEOUT_S = 0.25
 
 
 def close_error(
@@ -140,36 +119,15 @@ async def connect(
     ``secrets`` (the key) are redacted from every message built from what the
     server answered.
     """
-    from websockets.asyncio.client import connect as ws_connect
-    from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI
-
-    try:
-        return await ws_connect(
-            url,
-            additional_headers=list(headers),
-            compression=None,
-            max_size=max_size,
-            open_timeout=open_timeout,
-            ping_interval=ping_interval,
-            ping_timeout=ping_timeout,
-            close_timeout=CLOSE_TIMEOUT_S,
-            logger=_RedactingLogger(logging.getLogger("fullduplex_openai.websockets")),
-        )
-    except InvalidStatus as exc:
-        response = exc.response
-        body = response.body.decode("utf-8", "replace") if response.body else ""
-        raise _status_error(response.status_code, body, secrets) from exc
-    except InvalidURI as exc:
-        raise ModelProtocolError(f"invalid websocket URL {url!r}: {exc}") from exc
-    except InvalidHandshake as exc:
-        raise ModelProtocolError(
-            redact(f"the websocket handshake with {url} failed: {exc}", *secrets)
-        ) from exc
-    except TimeoutError as exc:
-        raise ModelConnectionError(
-            f"could not connect to {url} within {open_timeout:g} s", code="connect_timeout"
-        ) from exc
-    except OSError as exc:
-        raise ModelConnectionError(
-            f"could not connect to {url}: {exc.strerror or exc}", code="connect_failed"
-        ) from exc
+    return await open_websocket(
+        url,
+        headers,
+        open_timeout=open_timeout,
+        ping_interval=ping_interval,
+        ping_timeout=ping_timeout,
+        max_size=max_size,
+        logger_name="fullduplex_openai.websockets",
+        secret_headers=_SECRET_HEADERS,
+        status_error=_status_error,
+        secrets=secrets,
+    )
