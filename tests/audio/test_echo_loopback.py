@@ -25,8 +25,11 @@ from .speech import espeak, espeak_available
 pytestmark = pytest.mark.audio
 
 RATE = 24000
-#: measured on this path: 25.7-31.0 dB over the converged span (see benchmarks/README.md)
-MIN_ERLE_DB = 20.0
+#: measured on this path: 25.7-31.0 dB over the converged span in five runs, 19.6 dB once
+#: on a busy machine (see benchmarks/README.md); without cancellation it is about 0 dB, so
+#: the bound keeps a margin below the worst run seen and still fails a canceller that
+#: does not cancel
+MIN_ERLE_DB = 15.0
 CONVERGENCE_S = 4.0
 
 
