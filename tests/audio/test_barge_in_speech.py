@@ -162,9 +162,12 @@ async def test_the_spoken_answer_stops_when_the_user_speaks_over_it(room: PulseS
         )
         agent = BidiAgent(model=model)
         # This room has no echo path (the microphone hears only the user's channel),
-        # so echo cancellation has nothing to cancel; with it on, AEC3's suppressor
-        # holds the user's speech back while the answer plays (about 500 ms more
-        # here; see tests/audio/test_echo_with_emulator.py for the echo path).
+        # like a user on headphones, who would turn echo cancellation off. With it
+        # on, AEC3 starts out taking the speaker to be audible, and until seconds
+        # of answer have shown it no echo, its suppressor holds the user's voice
+        # back: 620 ms here, 1.5 s into the first answer (benchmarks/echo.py
+        # measures it). Over an echo path it converges within a second and the
+        # user interrupts in about 150 ms (tests/audio/test_echo_with_emulator.py).
         audio_io = BidiAudioIO(echo_cancellation=False)
         run = asyncio.create_task(agent.run(inputs=[audio_io.input()], outputs=[audio_io.output()]))
         try:

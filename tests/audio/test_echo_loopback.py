@@ -25,11 +25,11 @@ from .speech import espeak, espeak_available
 pytestmark = pytest.mark.audio
 
 RATE = 24000
-#: measured on this path: 25.7-31.0 dB over the converged span in five runs, 19.6 dB once
-#: on a busy machine (see benchmarks/README.md); without cancellation it is about 0 dB, so
-#: the bound keeps a margin below the worst run seen and still fails a canceller that
-#: does not cancel
-MIN_ERLE_DB = 15.0
+#: the issue's figure, held by every one-second window after convergence (measured: the
+#: worst window 40-53 dB, the whole span 50-58 dB, also with every core busy)
+MIN_ERLE_DB = 20.0
+#: the whole converged span, measured likewise
+MIN_SPAN_ERLE_DB = 30.0
 CONVERGENCE_S = 4.0
 
 
@@ -92,9 +92,25 @@ async def test_erle_on_the_microphone_stream_over_a_loopback(pulse_server: Pulse
     assert len(after) > last
     echo_level = np.sqrt(_energy(before[first:last]) / (last - first))
     assert echo_level > 300, f"the loopback carried no echo (RMS {echo_level:.0f})"
-    erle = 10 * np.log10(_energy(before[first:last]) / max(_energy(after[first:last]), 1.0))
+    overall = 10 * np.log10(_energy(before[first:last]) / max(_energy(after[first:last]), 1.0))
+    windows = erle_windows(before[first:last], after[first:last], RATE)
+    assert len(windows) >= 10, "too few windows with echo in them"
     print(
-        f"ERLE {erle:.1f} dB over {(last - first) / RATE:.1f} s after {CONVERGENCE_S:.0f} s; "
-        f"CPU {stats.cpu_per_frame_us:.0f} us per 10 ms frame (max {stats.max_frame_s * 1e6:.0f})"
+        f"ERLE over {(last - first) / RATE:.1f} s after {CONVERGENCE_S:.0f} s: "
+        f"{overall:.1f} dB; one-second windows: median {float(np.median(windows)):.1f}, "
+        f"worst {min(windows):.1f} dB; CPU {stats.cpu_per_frame_us:.0f} us per 10 ms frame "
+        f"(max {stats.max_frame_s * 1e6:.0f})"
     )
-    assert erle >= MIN_ERLE_DB, f"ERLE {erle:.1f} dB"
+    assert min(windows) >= MIN_ERLE_DB, f"a window fell to {min(windows)} dB: {windows}"
+    assert overall >= MIN_SPAN_ERLE_DB, f"ERLE {overall:.1f} dB"
+
+
+def erle_windows(before: np.ndarray, after: np.ndarray, rate: int) -> list[float]:
+    """ERLE of each one-second window in which the echo is audible (RMS over 300)."""
+    figures = []
+    for start in range(0, len(before) - rate + 1, rate):
+        echo = _energy(before[start : start + rate])
+        if np.sqrt(echo / rate) > 300:
+            left = max(_energy(after[start : start + rate]), 1.0)
+            figures.append(round(float(10 * np.log10(echo / left)), 1))
+    return figures

@@ -90,41 +90,96 @@ class FarEndTimeline:
 
 
 class BlockClock:
-    """Steadies a device's per-block timestamps into one continuous sample clock.
+    """Places a device's blocks on the clock: anchored by its timestamps, carried by its samples.
 
     A device's samples are contiguous, so block *k* starts exactly where block
-    *k-1* ended; but the timestamps PortAudio reports jitter by several
-    milliseconds (the PulseAudio ALSA plugin's ADC times jump by up to 20 ms).
-    Every jump in the pairing looks to AEC3 like the echo path moving, and it
-    re-converges, leaking echo meanwhile. So each block's time is predicted from
-    the previous one and only nudged toward the reported time (``gain`` of the
-    error per block: slow enough to ignore jitter, fast enough for clock drift).
-    A reported time further than ``resync_s`` from the prediction is a real
-    discontinuity (an overrun, a restarted stream) and is taken as is.
+    *k-1* ended. Its reported ADC / DAC times should agree, and measured on
+    PulseAudio (through its ALSA plugin) they mostly do, except for:
+
+    - jitter of well under a millisecond per block, and a lone block off by
+      5-20 ms now and then;
+    - slow excursions: the DAC time wanders 10 ms away over a few seconds and
+      back, while the echo in the microphone does not move at all (pairing by
+      sample count from the first timestamps cancelled 60 dB in every second;
+      following the reports lost 30-50 dB of it for seconds at a time);
+    - drift: two devices on two crystals run apart by up to a few hundred ppm;
+    - real discontinuities: an overrun, a restarted stream.
+
+    AEC3 takes every move in the pairing for the echo path moving: its filter
+    re-adapts and leaks echo meanwhile; a constant offset costs nothing (its
+    delay estimator finds it). So the reports anchor the clock: the first
+    block's at once, then, after ``settle_s``, the median of that first
+    stretch's reports (one correction, early, in case the first was a wild
+    one). Each next block starts where the previous one ended, and the clock
+    is nudged toward the reports only by ``block / time_constant_s`` of the
+    error: drift becomes a constant lag (100 ppm for 30 s is 3 ms; the lag
+    stays under ``resync_s`` up to about 650 ppm), excursions and jitter move
+    it by a fraction of a millisecond. A report more than ``resync_s`` away is
+    ignored, unless
+    ``resync_blocks`` reports in a row say so: then it is a discontinuity,
+    and the clock re-anchors there.
     """
 
-    def __init__(self, rate: int, gain: float = 0.02, resync_s: float = 0.08) -> None:
+    def __init__(
+        self,
+        rate: int,
+        time_constant_s: float = 30.0,
+        settle_s: float = 1.0,
+        resync_s: float = 0.02,
+        resync_blocks: int = 5,
+    ) -> None:
         self.rate = rate
-        self.gain = gain
+        self.time_constant_s = time_constant_s
+        self.settle_s = settle_s
         self.resync_s = resync_s
+        self.resync_blocks = resync_blocks
         self._next: float | None = None
-        #: discontinuities taken as is (not counting the first block)
+        self._far_off = 0  # reports in a row further than resync_s from the clock
+        #: reported-minus-placed errors of the first ``settle_s`` after an anchor (None: settled)
+        self._settling: list[float] | None = None
+        self._settled_for = 0.0
+        #: discontinuities the clock re-anchored on (not counting the first block)
         self.resyncs = 0
         #: the largest reported-minus-predicted error absorbed as jitter, in seconds
         self.max_jitter_s = 0.0
 
     def reset(self) -> None:
         self._next = None
+        self._far_off = 0
+        self._settling = None
+
+    def _anchor(self, reported: float) -> float:
+        self._settling = []
+        self._settled_for = 0.0
+        self._far_off = 0
+        return reported
 
     def place(self, reported: float, frames: int) -> float:
-        """The steadied start time of a block of ``frames`` reported to start at ``reported``."""
+        """The start time of a block of ``frames`` reported to start at ``reported``."""
         predicted = self._next
-        if predicted is None or abs(reported - predicted) > self.resync_s:
-            if predicted is not None:
-                self.resyncs += 1
-            start = reported
+        duration = frames / self.rate
+        if predicted is None:
+            start = self._anchor(reported)
+        elif self._settling is not None:
+            self._settling.append(reported - predicted)
+            self._settled_for += duration
+            start = predicted
+            if self._settled_for >= self.settle_s:
+                errors = sorted(self._settling)
+                start += errors[len(errors) // 2]
+                self._settling = None
         else:
-            self.max_jitter_s = max(self.max_jitter_s, abs(reported - predicted))
-            start = predicted + self.gain * (reported - predicted)
-        self._next = start + frames / self.rate
+            error = reported - predicted
+            if abs(error) <= self.resync_s:
+                self._far_off = 0
+                self.max_jitter_s = max(self.max_jitter_s, abs(error))
+                start = predicted + min(1.0, duration / self.time_constant_s) * error
+            else:
+                self._far_off += 1
+                if self._far_off >= self.resync_blocks:
+                    self.resyncs += 1
+                    start = self._anchor(reported)
+                else:
+                    start = predicted  # a lone wild report, or the first of a jump
+        self._next = start + duration
         return start
