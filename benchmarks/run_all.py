@@ -21,6 +21,7 @@ SCRIPTS = (
     "interruption.py",
     "tool_overhead.py",
     "startup_memory.py",
+    "echo.py",
 )
 
 
