@@ -60,7 +60,7 @@ TEXT = (
 )
 
 
-#: what the user says over the answer, in another voice, about 6 dB above the echo
+#: what the user says over the answer, in another voice, about 3 dB above the -9 dB echo
 USER_WORDS = "wait, stop there, what time is it"
 USER_GAIN = 0.5
 
