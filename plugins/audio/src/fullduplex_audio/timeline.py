@@ -115,9 +115,8 @@ class BlockClock:
     error: drift becomes a constant lag (100 ppm for 30 s is 3 ms; the lag
     stays under ``resync_s`` up to about 650 ppm), excursions and jitter move
     it by a fraction of a millisecond. A report more than ``resync_s`` away is
-    ignored, unless
-    ``resync_blocks`` reports in a row say so: then it is a discontinuity,
-    and the clock re-anchors there.
+    ignored, unless ``resync_blocks`` reports in a row say so: then it is a
+    discontinuity, and the clock re-anchors there.
     """
 
     def __init__(
