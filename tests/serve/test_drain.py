@@ -4,8 +4,10 @@ finish within the grace period or are told to reconnect (docs/browser-protocol.m
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import urllib.error
 import urllib.request
+from typing import Any
 
 import pytest
 import websockets
@@ -70,3 +72,51 @@ async def test_a_call_that_ends_within_the_grace_period_is_not_handed_over(
         await wait_for(lambda: page.of("bye"), 5, "bye")
         assert not page.of("reconnect")
         assert await server.store.claim(ready["session"], "another-process") is None
+
+
+class _StuckStore:
+    """A session store whose ``close`` never returns (a Redis pool stuck on a dead server)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.closing = asyncio.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    async def close(self) -> None:
+        self.closing.set()
+        await asyncio.Event().wait()
+
+
+async def test_shutdown_is_bounded_by_calls_that_ignore_cancellation_and_a_stuck_store(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from fullduplex_serve import app as app_module
+    from fullduplex_serve import create_app
+    from fullduplex_serve.store import open_store
+
+    monkeypatch.setattr(app_module, "END_TIMEOUT_S", 0.2)
+    store = _StuckStore(open_store(None))
+    server = create_app(lambda: None, session_store=store).state.fullduplex  # type: ignore[arg-type]
+    released = asyncio.Event()
+
+    async def stubborn_call() -> None:
+        """A call whose clean-up swallows the cancel and keeps waiting."""
+        while not released.is_set():
+            with contextlib.suppress(asyncio.CancelledError):
+                await released.wait()
+
+    task = server.spawn_call(stubborn_call(), "stubborn")
+    await asyncio.sleep(0)
+    shutdown = asyncio.create_task(server.shutdown())
+    try:
+        # (asyncio.wait, not wait_for: a timed-out wait_for would wait for the cancel too)
+        finished, _ = await asyncio.wait({shutdown}, timeout=5)
+        assert finished, "shutdown() hung"
+        assert store.closing.is_set(), "the store was never asked to close"
+        assert not task.done()  # abandoned, not awaited forever (and logged)
+    finally:
+        released.set()
+        shutdown.cancel()
+        await asyncio.wait({shutdown, task}, timeout=5)

@@ -236,7 +236,14 @@ class _Server:
         )
 
     async def shutdown(self) -> None:
-        """End every conversation (bounded) when the server stops."""
+        """End every conversation when the server stops, in at most about 3 x END_TIMEOUT_S.
+
+        Calls get ``END_TIMEOUT_S`` to end, then are cancelled and get as long
+        again to unwind; a call whose clean-up still holds on (it swallowed the
+        cancel, or waits on a dead store) is logged and left, and so is a store
+        that does not close in time: a process that cannot stop is worse than
+        one abandoned write (stored calls expire by themselves).
+        """
         for session in list(self.sessions.values()):
             session.hang_up()
         tasks = list(self.tasks)
@@ -244,8 +251,18 @@ class _Server:
             _done, late = await asyncio.wait(tasks, timeout=END_TIMEOUT_S)
             for task in late:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-        await self.store.close()
+            if late:
+                _done, stuck = await asyncio.wait(late, timeout=END_TIMEOUT_S)
+                if stuck:
+                    logger.warning(
+                        "shutdown: %d call(s) did not end after being cancelled; left behind",
+                        len(stuck),
+                    )
+        try:
+            async with asyncio.timeout(END_TIMEOUT_S):
+                await self.store.close()
+        except TimeoutError:
+            logger.warning("shutdown: the session store did not close in %gs", END_TIMEOUT_S)
 
     # ------------------------------------------------------------ the store
     async def load_call(self, token: str) -> StoredCall | None:
