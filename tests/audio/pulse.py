@@ -170,7 +170,12 @@ class PulseServer:
     def play(
         self, sink: str, pcm: bytes, rate: int, channels: int = 1, latency_ms: int = 100
     ) -> subprocess.Popen[bytes]:
-        """Start playing ``pcm`` into ``sink`` with ``pacat`` (returns the process)."""
+        """Start playing ``pcm`` into ``sink`` with ``pacat`` (returns the process at once).
+
+        A thread feeds the pipe: it holds 64 KiB, and pacat drains it only as fast
+        as it plays, so writing longer audio here would block the caller (in an
+        async test, the event loop) for as long as it plays.
+        """
         proc = subprocess.Popen(
             [
                 "pacat",
@@ -186,9 +191,14 @@ class PulseServer:
             stderr=subprocess.DEVNULL,
             env=self.env,
         )
-        assert proc.stdin is not None
-        proc.stdin.write(pcm)
-        proc.stdin.close()
+        stdin = proc.stdin
+        assert stdin is not None
+
+        def feed() -> None:
+            with contextlib.suppress(BrokenPipeError), stdin:
+                stdin.write(pcm)
+
+        threading.Thread(target=feed, name="pacat-feed", daemon=True).start()
         return proc
 
     def load_module(self, name: str, *args: str) -> int:

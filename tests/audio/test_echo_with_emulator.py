@@ -197,16 +197,12 @@ async def test_the_user_still_interrupts_during_the_answer(
         assert not watcher.interruptions, "the assistant interrupted itself before the user spoke"
         # the clock starts before pacat does, so the figure is an upper bound
         spoke = time.monotonic()
-        # off the loop: pacat's pipe holds 64 KiB, so writing longer words blocks while they play
-        playing = asyncio.create_task(
-            asyncio.to_thread(pulse_server.play, "mic", quieter, 24000, latency_ms=10)
-        )
+        user = pulse_server.play("mic", quieter, 24000, latency_ms=10)
         try:
             async with asyncio.timeout(5):
                 while not watcher.interruptions:
                     await asyncio.sleep(0.005)
         finally:
-            user = await playing
             await asyncio.to_thread(user.wait, 10)
         delay = watcher.interruptions[0] - spoke
         item = watcher.answer_item
